@@ -1,0 +1,15 @@
+//! Domain types of pumpguard: what an asset of the infusion-pump ecosystem is, how
+//! critical it is to patients and where it is in its life.
+//!
+//! This crate owns vocabulary, parsing of domain values (MAC addresses, enum names) and
+//! the rules that are true whatever stores or shows them (lifecycle transitions, default
+//! criticality). It does no I/O and knows nothing about databases, files or the network.
+
+mod asset;
+mod mac;
+pub mod time;
+
+pub use asset::{
+    Asset, AssetId, AssetKind, Criticality, Lifecycle, ParseEnumError, Source, TransitionError,
+};
+pub use mac::{MacAddr, MacParseError};
