@@ -40,6 +40,12 @@ pub struct Head {
     pub hash: String,
 }
 
+impl Default for Head {
+    fn default() -> Self {
+        Head::genesis()
+    }
+}
+
 impl Head {
     /// The head of an empty chain.
     pub fn genesis() -> Head {

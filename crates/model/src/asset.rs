@@ -136,7 +136,7 @@ impl Lifecycle {
     /// Allowed moves: procured → in_service; in_service ⇄ quarantined; procured →
     /// quarantined (a device that misbehaves before go-live); anything → retired.
     /// Retired is terminal: a device back from the dead must be re-procured under a new
-    /// asset id, so its history stays unambiguous.
+    /// asset id, so its history stays unambiguous. Staying in a state is always allowed.
     pub fn transition(self, to: Lifecycle) -> Result<Lifecycle, TransitionError> {
         use Lifecycle::*;
         let ok = matches!(
@@ -146,7 +146,7 @@ impl Lifecycle {
                 | (InService, Quarantined)
                 | (Quarantined, InService)
                 | (Procured | InService | Quarantined, Retired)
-        ) || self == to && self != Retired;
+        ) || self == to;
         if ok {
             Ok(to)
         } else {
@@ -336,9 +336,10 @@ mod tests {
     #[test]
     fn retired_is_terminal() {
         for l in Lifecycle::ALL {
-            assert!(Lifecycle::Retired.transition(*l).is_err(), "retired -> {l}");
+            assert_eq!(l.transition(Lifecycle::Retired), Ok(Lifecycle::Retired));
+            assert_eq!(l.transition(*l), Ok(*l));
             if *l != Lifecycle::Retired {
-                assert_eq!(l.transition(Lifecycle::Retired), Ok(Lifecycle::Retired));
+                assert!(Lifecycle::Retired.transition(*l).is_err(), "retired -> {l}");
             }
         }
         assert!(
@@ -384,5 +385,132 @@ mod tests {
         assert_eq!(v["lifecycle"], "in_service");
         let back: Asset = serde_json::from_value(v).expect("deserialises");
         assert_eq!(back, a);
+    }
+}
+
+/// What one inventory row says about an asset. Each optional field is either not
+/// mentioned (`None`: leave the stored value alone) or set (`Some`, possibly to empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetPatch {
+    pub asset_id: AssetId,
+    pub kind: Option<AssetKind>,
+    pub vendor: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub firmware: Option<Option<String>>,
+    pub serial: Option<Option<String>>,
+    pub mac: Option<Option<MacAddr>>,
+    pub ips: Option<Vec<IpAddr>>,
+    pub hostname: Option<Option<String>>,
+    pub location: Option<Option<String>>,
+    pub zone: Option<Option<String>>,
+    /// `None` keeps the stored rating, or gives a new asset its kind's default.
+    pub criticality: Option<Criticality>,
+    /// `None` keeps the stored state; a new asset starts `in_service`.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+impl AssetPatch {
+    /// A patch that mentions nothing but the id.
+    pub fn new(asset_id: AssetId) -> AssetPatch {
+        AssetPatch {
+            asset_id,
+            kind: None,
+            vendor: None,
+            model: None,
+            firmware: None,
+            serial: None,
+            mac: None,
+            ips: None,
+            hostname: None,
+            location: None,
+            zone: None,
+            criticality: None,
+            lifecycle: None,
+        }
+    }
+
+    /// The asset after this patch, starting from what is stored (`None` for a new one).
+    /// An imported patch makes the asset `imported`: the hospital has vouched for it.
+    pub fn apply(&self, stored: Option<&Asset>, source: Source) -> Result<Asset, String> {
+        let mut a = match stored {
+            Some(a) => a.clone(),
+            None => {
+                let kind = self
+                    .kind
+                    .ok_or_else(|| format!("new asset '{}' has no kind", self.asset_id))?;
+                Asset::new(self.asset_id.clone(), kind, source)
+            }
+        };
+        fn set<T: Clone>(field: &mut T, value: &Option<T>) {
+            if let Some(v) = value {
+                *field = v.clone();
+            }
+        }
+        set(&mut a.kind, &self.kind);
+        set(&mut a.vendor, &self.vendor);
+        set(&mut a.model, &self.model);
+        set(&mut a.firmware, &self.firmware);
+        set(&mut a.serial, &self.serial);
+        set(&mut a.mac, &self.mac);
+        set(&mut a.ips, &self.ips);
+        set(&mut a.hostname, &self.hostname);
+        set(&mut a.location, &self.location);
+        set(&mut a.zone, &self.zone);
+        set(&mut a.criticality, &self.criticality);
+        if let Some(to) = self.lifecycle {
+            a.lifecycle = a
+                .lifecycle
+                .transition(to)
+                .map_err(|e| format!("asset '{}': {e}", self.asset_id))?;
+        }
+        a.source = source;
+        Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+
+    fn id(s: &str) -> AssetId {
+        s.parse().expect("id")
+    }
+
+    #[test]
+    fn new_asset_needs_a_kind_and_gets_defaults() {
+        let p = AssetPatch::new(id("P1"));
+        assert!(p.apply(None, Source::Imported).is_err());
+        let p = AssetPatch {
+            kind: Some(AssetKind::InfusionPump),
+            ..AssetPatch::new(id("P1"))
+        };
+        let a = p.apply(None, Source::Imported).expect("applies");
+        assert_eq!(a.criticality, Criticality::High);
+        assert_eq!(a.lifecycle, Lifecycle::InService);
+    }
+
+    #[test]
+    fn unmentioned_fields_are_kept_and_empty_ones_cleared() {
+        let mut stored = Asset::new(id("P1"), AssetKind::InfusionPump, Source::Discovered);
+        stored.vendor = Some("B. Braun".into());
+        stored.location = Some("ICU-3".into());
+        stored.criticality = Criticality::LifeSustaining;
+        stored.lifecycle = Lifecycle::Retired;
+        let p = AssetPatch {
+            kind: Some(AssetKind::InfusionPump),
+            location: Some(None),
+            ..AssetPatch::new(id("P1"))
+        };
+        let a = p.apply(Some(&stored), Source::Imported).expect("applies");
+        assert_eq!(a.vendor.as_deref(), Some("B. Braun"));
+        assert_eq!(a.location, None);
+        assert_eq!(a.criticality, Criticality::LifeSustaining);
+        assert_eq!(a.lifecycle, Lifecycle::Retired, "re-import does not revive");
+        assert_eq!(a.source, Source::Imported);
+        let revive = AssetPatch {
+            lifecycle: Some(Lifecycle::InService),
+            ..p
+        };
+        assert!(revive.apply(Some(&stored), Source::Imported).is_err());
     }
 }

@@ -10,6 +10,7 @@ mod mac;
 pub mod time;
 
 pub use asset::{
-    Asset, AssetId, AssetKind, Criticality, Lifecycle, ParseEnumError, Source, TransitionError,
+    Asset, AssetId, AssetKind, AssetPatch, Criticality, Lifecycle, ParseEnumError, Source,
+    TransitionError,
 };
 pub use mac::{MacAddr, MacParseError};

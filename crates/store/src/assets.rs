@@ -1,0 +1,92 @@
+//! The inventory: assets, their import and their lifecycle.
+
+use pumpguard_audit::Head;
+use pumpguard_model::{Asset, AssetKind, AssetPatch, Criticality, Lifecycle, MacAddr, Source};
+use serde::Serialize;
+
+use crate::backend::{postgres, sqlite};
+use crate::{Backend, Result, Store};
+
+/// Which assets to list; `None` fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub kind: Option<AssetKind>,
+    pub lifecycle: Option<Lifecycle>,
+    pub criticality: Option<Criticality>,
+    pub source: Option<Source>,
+    pub zone: Option<String>,
+    pub mac: Option<MacAddr>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// The audit head after the import's entries.
+    pub audit_head: Head,
+}
+
+/// What a lifecycle change did: the state before, and the asset after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleChange {
+    pub from: Lifecycle,
+    pub asset: Asset,
+}
+
+impl LifecycleChange {
+    /// Whether the state moved (staying put writes nothing).
+    pub fn changed(&self) -> bool {
+        self.from != self.asset.lifecycle
+    }
+}
+
+/// Calls the backend module's function of the same name with the pool first.
+macro_rules! dispatch {
+    ($store:expr, $f:ident($($arg:expr),*)) => {
+        match &$store.backend {
+            Backend::Sqlite(p) => sqlite::$f(p, $($arg),*).await,
+            Backend::Postgres(p) => postgres::$f(p, $($arg),*).await,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+impl Store {
+    /// Creates or updates assets from inventory rows in one transaction, recording one
+    /// audit entry per created or changed asset and one for the import itself. Unchanged
+    /// rows write nothing. On any error nothing is written; `Rejected.index` names the
+    /// offending patch.
+    pub async fn import_assets(
+        &self,
+        actor: &str,
+        origin: &str,
+        patches: &[AssetPatch],
+    ) -> Result<ImportSummary> {
+        dispatch!(self, import_assets(actor, origin, patches))
+    }
+
+    /// Assets matching `filter`, ordered by asset id.
+    pub async fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<Asset>> {
+        dispatch!(self, list_assets(filter))
+    }
+
+    pub async fn get_asset(&self, id: &str) -> Result<Option<Asset>> {
+        dispatch!(self, get_asset(id))
+    }
+
+    /// Moves an asset to another lifecycle state (see [`Lifecycle::transition`]),
+    /// audited with the reason.
+    pub async fn set_lifecycle(
+        &self,
+        actor: &str,
+        id: &str,
+        to: Lifecycle,
+        reason: Option<&str>,
+    ) -> Result<LifecycleChange> {
+        dispatch!(self, set_lifecycle(actor, id, to, reason))
+    }
+}

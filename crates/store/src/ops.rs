@@ -1,0 +1,441 @@
+// Queries and transactions, written once for both backends. This file is `include!`d
+// by `backend.rs` into one module per backend, each of which first defines `Db` (the
+// sqlx database type) and `DIALECT`; everything below is then type-checked for that
+// backend. (sqlx's generic bounds over `Database` would say the same at great length.)
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use futures_util::TryStreamExt;
+use pumpguard_audit::{Break, Entry, Head, Verifier, write_export};
+use pumpguard_model::{Asset, AssetPatch, Lifecycle, Source, time};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Pool, Transaction};
+
+use crate::rows::{
+    ASSET_COLUMN_COUNT, ASSET_COLUMNS, AssetRow, ENTRY_COLUMN_COUNT, ENTRY_COLUMNS, EntryRow,
+    asset_from_row, entry_from_row, values_placeholders,
+};
+use crate::{AssetFilter, AuditVerdict, ImportSummary, LifecycleChange, Result, StoreError};
+
+type Tx = Transaction<'static, Db>;
+
+/// Rows per multi-row statement: 500 × 16 binds stays under both backends' limits.
+const CHUNK: usize = 500;
+
+/// Opens a write transaction and reads (on PostgreSQL: locks) the audit head.
+async fn begin_write(pool: &Pool<Db>) -> Result<(Tx, Head)> {
+    let mut tx = pool.begin_with(DIALECT.begin_write()).await?;
+    let (seq, hash): (i64, String) = sqlx::query_as(DIALECT.lock_audit_head())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "audit_head",
+            why: "the audit head row is missing".into(),
+        })?;
+    Ok((
+        tx,
+        Head {
+            seq: seq as u64,
+            hash,
+        },
+    ))
+}
+
+/// Appends entries (already chained from the locked head) and moves the head.
+async fn append(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
+    for chunk in entries.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES {}",
+            values_placeholders(chunk.len(), ENTRY_COLUMN_COUNT)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq as i64)
+                .bind(time::to_micros(e.time))
+                .bind(e.actor.clone())
+                .bind(e.action.clone())
+                .bind(e.object.clone())
+                .bind(e.detail.to_string())
+                .bind(e.prev_hash.clone())
+                .bind(e.hash.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    if let Some(last) = entries.last() {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last.seq as i64)
+            .bind(last.hash.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Builds chained entries from a head.
+struct Chainer<'a> {
+    head: Head,
+    time: pumpguard_model::time::Timestamp,
+    actor: &'a str,
+    entries: Vec<Entry>,
+}
+
+impl<'a> Chainer<'a> {
+    fn new(head: Head, actor: &'a str) -> Self {
+        Chainer {
+            head,
+            time: time::now(),
+            actor,
+            entries: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, action: &str, object: String, detail: Value) {
+        let e = Entry::next(&self.head, self.time, self.actor, action, object, detail);
+        self.head = e.head();
+        self.entries.push(e);
+    }
+}
+
+async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id IN {}",
+            values_placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            out.insert(a.asset_id.as_str().to_owned(), a);
+        }
+    }
+    Ok(out)
+}
+
+async fn upsert_assets(tx: &mut Tx, assets: &[&Asset]) -> Result<()> {
+    const UPDATE: &str = "kind = excluded.kind, vendor = excluded.vendor, \
+        model = excluded.model, firmware = excluded.firmware, serial = excluded.serial, \
+        mac = excluded.mac, ips = excluded.ips, hostname = excluded.hostname, \
+        location = excluded.location, zone = excluded.zone, criticality = excluded.criticality, \
+        lifecycle = excluded.lifecycle, first_seen = excluded.first_seen, \
+        last_seen = excluded.last_seen, source = excluded.source";
+    for chunk in assets.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO assets ({ASSET_COLUMNS}) VALUES {} ON CONFLICT (asset_id) DO UPDATE SET {UPDATE}",
+            values_placeholders(chunk.len(), ASSET_COLUMN_COUNT)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for a in chunk {
+            let ips = serde_json::to_string(&a.ips).unwrap_or_else(|_| "[]".into());
+            q = q
+                .bind(a.asset_id.as_str().to_owned())
+                .bind(a.kind.as_str())
+                .bind(a.vendor.clone())
+                .bind(a.model.clone())
+                .bind(a.firmware.clone())
+                .bind(a.serial.clone())
+                .bind(a.mac.map(|m| m.to_string()))
+                .bind(ips)
+                .bind(a.hostname.clone())
+                .bind(a.location.clone())
+                .bind(a.zone.clone())
+                .bind(a.criticality.as_str())
+                .bind(a.lifecycle.as_str())
+                .bind(a.first_seen.map(time::to_micros))
+                .bind(a.last_seen.map(time::to_micros))
+                .bind(a.source.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The fields that differ, as `{field: {"from": old, "to": new}}`.
+fn changes(before: &Asset, after: &Asset) -> Value {
+    let (Ok(Value::Object(b)), Ok(Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    for (k, new) in a {
+        // `ip` is derived from `ips`.
+        if k == "ip" {
+            continue;
+        }
+        let old = b.get(&k).cloned().unwrap_or(Value::Null);
+        if old != new {
+            out.insert(k, json!({ "from": old, "to": new }));
+        }
+    }
+    Value::Object(out)
+}
+
+pub(crate) async fn import_assets(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    patches: &[AssetPatch],
+) -> Result<ImportSummary> {
+    // Refuse inconsistent input before touching the database.
+    let mut first_of_id: HashMap<&str, usize> = HashMap::with_capacity(patches.len());
+    let mut first_of_mac: HashMap<String, (usize, &str)> = HashMap::new();
+    for (i, p) in patches.iter().enumerate() {
+        if let Some(j) = first_of_id.insert(p.asset_id.as_str(), i) {
+            return Err(StoreError::Rejected {
+                index: i,
+                why: format!(
+                    "duplicate asset_id '{}' (first at item {})",
+                    p.asset_id,
+                    j + 1
+                ),
+            });
+        }
+        if let Some(Some(mac)) = p.mac {
+            let key = mac.to_string();
+            if let Some((j, other)) = first_of_mac.get(&key) {
+                return Err(StoreError::Rejected {
+                    index: i,
+                    why: format!(
+                        "MAC {key} is also given to asset '{other}' (item {})",
+                        j + 1
+                    ),
+                });
+            }
+            first_of_mac.insert(key, (i, p.asset_id.as_str()));
+        }
+    }
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let ids: Vec<&str> = patches.iter().map(|p| p.asset_id.as_str()).collect();
+    let stored = load_assets(&mut tx, &ids).await?;
+    let mut chain = Chainer::new(head, actor);
+    let mut after_all = Vec::with_capacity(patches.len());
+    let mut summary = ImportSummary::default();
+    for (i, p) in patches.iter().enumerate() {
+        let before = stored.get(p.asset_id.as_str());
+        let after = p
+            .apply(before, Source::Imported)
+            .map_err(|why| StoreError::Rejected { index: i, why })?;
+        let object = format!("asset:{}", p.asset_id);
+        match before {
+            None => {
+                summary.created += 1;
+                chain.record(
+                    "asset.create",
+                    object,
+                    json!({ "asset": &after, "origin": origin }),
+                );
+            }
+            Some(b) if *b == after => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(b) => {
+                summary.updated += 1;
+                chain.record(
+                    "asset.update",
+                    object,
+                    json!({ "changes": changes(b, &after), "origin": origin }),
+                );
+            }
+        }
+        after_all.push(after);
+    }
+    let refs: Vec<&Asset> = after_all.iter().collect();
+    upsert_assets(&mut tx, &refs).await?;
+    chain.record(
+        "assets.import",
+        format!("import:{origin}"),
+        json!({
+            "origin": origin,
+            "created": summary.created,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+        }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    summary.audit_head = chain.head;
+    Ok(summary)
+}
+
+pub(crate) async fn list_assets(pool: &Pool<Db>, f: &AssetFilter) -> Result<Vec<Asset>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    let mut eq = |col: &str, v: Option<String>| {
+        if let Some(v) = v {
+            binds.push(v);
+            conds.push(format!("{col} = ${}", binds.len()));
+        }
+    };
+    eq("kind", f.kind.map(|k| k.as_str().to_owned()));
+    eq("lifecycle", f.lifecycle.map(|k| k.as_str().to_owned()));
+    eq("criticality", f.criticality.map(|k| k.as_str().to_owned()));
+    eq("source", f.source.map(|k| k.as_str().to_owned()));
+    eq("zone", f.zone.clone());
+    eq("mac", f.mac.map(|m| m.to_string()));
+    let mut sql = format!("SELECT {ASSET_COLUMNS} FROM assets");
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY asset_id");
+    if let Some(limit) = f.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    if f.offset > 0 {
+        if f.limit.is_none() && DIALECT == crate::Dialect::Sqlite {
+            // SQLite accepts OFFSET only after a LIMIT.
+            sql.push_str(" LIMIT -1");
+        }
+        sql.push_str(&format!(" OFFSET {}", f.offset));
+    }
+    let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    let mut rows = q.fetch(pool);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(asset_from_row(row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn get_asset(pool: &Pool<Db>, id: &str) -> Result<Option<Asset>> {
+    let sql = format!("SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id = $1");
+    let row = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+        .bind(id.to_owned())
+        .fetch_optional(pool)
+        .await?;
+    row.map(asset_from_row).transpose()
+}
+
+pub(crate) async fn set_lifecycle(
+    pool: &Pool<Db>,
+    actor: &str,
+    id: &str,
+    to: Lifecycle,
+    reason: Option<&str>,
+) -> Result<LifecycleChange> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let mut stored = load_assets(&mut tx, &[id]).await?;
+    let Some(before) = stored.remove(id) else {
+        return Err(StoreError::NotFound(format!("asset '{id}'")));
+    };
+    let mut after = before.clone();
+    after.lifecycle = before
+        .lifecycle
+        .transition(to)
+        .map_err(|e| StoreError::Invalid(format!("asset '{id}': {e}")))?;
+    let from = before.lifecycle;
+    if after == before {
+        return Ok(LifecycleChange { from, asset: after });
+    }
+    upsert_assets(&mut tx, &[&after]).await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "asset.lifecycle",
+        format!("asset:{id}"),
+        json!({ "from": before.lifecycle, "to": after.lifecycle, "reason": reason }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(LifecycleChange { from, asset: after })
+}
+
+/// Entries about one object, oldest first.
+pub(crate) async fn audit_for_object(pool: &Pool<Db>, object: &str) -> Result<Vec<Entry>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE object = $1 ORDER BY seq");
+    let rows = sqlx::query_as::<_, EntryRow>(AssertSqlSafe(sql))
+        .bind(object.to_owned())
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            entry_from_row(r).map_err(|(seq, why)| StoreError::Corrupt {
+                table: "audit_log",
+                why: format!("seq {seq}: {why}"),
+            })
+        })
+        .collect()
+}
+
+/// Walks the whole chain in one snapshot, optionally writing it out as an export.
+/// Returns the stored head and whether the chain is intact.
+pub(crate) async fn audit_walk(
+    pool: &Pool<Db>,
+    out: Option<&mut dyn Write>,
+) -> Result<AuditVerdict> {
+    let mut tx = pool.begin_with(DIALECT.begin_read()).await?;
+    let anchor: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let anchor = anchor.map(|(seq, hash)| Head {
+        seq: seq as u64,
+        hash,
+    });
+    let mut writer = out.map(write_export);
+    let mut verifier = Verifier::new();
+    let mut broken: Option<Break> = None;
+    let mut last = Head::genesis();
+    {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq");
+        let mut rows = sqlx::query_as::<_, EntryRow>(AssertSqlSafe(sql)).fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await? {
+            let raw_seq = row.0;
+            let entry = match entry_from_row(row) {
+                Ok(e) => e,
+                Err((seq, why)) => {
+                    broken.get_or_insert(Break {
+                        seq: if seq == 0 { raw_seq.max(0) as u64 } else { seq },
+                        why,
+                    });
+                    if writer.is_none() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if broken.is_none()
+                && let Err(b) = verifier.push(&entry)
+            {
+                broken = Some(b);
+            }
+            if let Some(w) = writer.as_mut() {
+                w.entry(&entry)?;
+            } else if broken.is_some() {
+                break;
+            }
+            last = entry.head();
+        }
+    }
+    tx.commit().await?;
+    if let Some(w) = writer {
+        // Without a recorded head there is nothing honest to anchor the export with.
+        match &anchor {
+            Some(head) => w.finish(head)?,
+            None => w.finish_unanchored()?,
+        };
+    }
+    if let Some(b) = broken {
+        return Ok(AuditVerdict::Broken(b));
+    }
+    let Some(anchor) = anchor else {
+        return Ok(AuditVerdict::Broken(Break {
+            seq: last.seq + 1,
+            why: "the recorded audit head is missing (deleted?)".into(),
+        }));
+    };
+    Ok(match verifier.finish(Some(&anchor)) {
+        Ok(s) => AuditVerdict::Intact(s),
+        Err(b) => AuditVerdict::Broken(b),
+    })
+}
