@@ -1,0 +1,194 @@
+//! The command-line contract (DESIGN §4).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pumpguard_model::{AssetKind, Criticality, Lifecycle, Source};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pumpguard",
+    version,
+    about = "Security for the wireless infusion-pump ecosystem of a hospital (NIST SP 1800-8)",
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 runtime failure (including a broken audit chain), 2 bad input or usage."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database: sqlite://PATH (embedded, default) or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "PUMPGUARD_DB",
+        default_value = "sqlite://pumpguard.db"
+    )]
+    pub db: String,
+    /// Who is acting, as recorded in the audit trail [default: cli:$USER].
+    #[arg(long, global = true, env = "PUMPGUARD_ACTOR")]
+    pub actor: Option<String>,
+}
+
+/// What the command line has decided for every command.
+#[derive(Debug)]
+pub struct Context {
+    pub db: String,
+    pub actor: String,
+}
+
+impl From<&Global> for Context {
+    fn from(g: &Global) -> Context {
+        let actor = g
+            .actor
+            .clone()
+            .unwrap_or_else(|| format!("cli:{}", login_name()));
+        Context {
+            db: g.db.clone(),
+            actor,
+        }
+    }
+}
+
+/// The user running the command: `$USER`, `$LOGNAME`, else the numeric uid.
+fn login_name() -> String {
+    use std::os::unix::fs::MetadataExt;
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(name) = std::env::var(var)
+            && !name.is_empty()
+        {
+            return name;
+        }
+    }
+    match std::fs::metadata("/proc/self") {
+        Ok(m) if m.uid() == 0 => "root".into(),
+        Ok(m) => format!("uid{}", m.uid()),
+        Err(_) => "unknown".into(),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The asset inventory: import, list, show, export, lifecycle.
+    #[command(subcommand)]
+    Assets(AssetsCmd),
+    /// The tamper-evident audit trail: verify and export.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// List output: a table on a terminal, JSON otherwise unless chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCmd {
+    /// Import inventory CSV files (header: asset_id,kind,vendor,model,firmware,serial,mac,ip,location,zone,criticality
+    /// [,hostname,lifecycle]); re-import updates by asset_id. All files go in one transaction.
+    Import {
+        /// CSV files ('-' reads standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List assets.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Show one asset with its audit history.
+    Show {
+        id: String,
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+    /// Export the inventory (a CSV export re-imports unchanged).
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Output file (written whole or not at all); standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Retire an asset (terminal lifecycle state).
+    Retire {
+        id: String,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Move an asset to another lifecycle state: procured, in_service, quarantined, retired.
+    Lifecycle {
+        id: String,
+        state: Lifecycle,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    #[arg(long)]
+    pub kind: Option<AssetKind>,
+    #[arg(long)]
+    pub lifecycle: Option<Lifecycle>,
+    #[arg(long)]
+    pub criticality: Option<Criticality>,
+    #[arg(long)]
+    pub source: Option<Source>,
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// At most this many assets.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Skip this many assets first (with --limit: paging).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Check the whole chain (or an export, without a database); names the first broken seq.
+    Verify {
+        /// An export written by `audit export`.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Write the chain with its head trailer.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: AuditFormat,
+        /// Output file (written whole or not at all); standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,41 @@
+//! The `pumpguard` binary: parses the command line and wires the library crates
+//! together. No business rules live here: they belong to the crates it calls.
+
+mod args;
+mod assets;
+mod audit;
+mod fail;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::fail::Fail;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // One TLS crypto provider for the whole process (DESIGN §6: mixing ring and
+    // aws-lc providers panics in rustls builders). An error means one is installed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Fail::runtime(format!("cannot start the async runtime: {e}")).report(),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fail) => fail.report(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Fail> {
+    let ctx = args::Context::from(&cli.global);
+    match cli.command {
+        Command::Assets(cmd) => assets::run(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+    }
+}
