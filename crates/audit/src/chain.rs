@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::canonical;
+
 /// `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -90,28 +92,149 @@ impl Entry {
 
     /// The SHA-256 the entry should carry, from its current contents.
     pub fn compute_hash(&self) -> String {
-        hash_body(&self.body())
-    }
-
-    /// The hashed object: every field but `hash`.
-    fn body(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("seq".into(), self.seq.into());
-        m.insert("time".into(), time::rfc3339(self.time).into());
-        m.insert("actor".into(), self.actor.clone().into());
-        m.insert("action".into(), self.action.clone().into());
-        m.insert("object".into(), self.object.clone().into());
-        m.insert("detail".into(), self.detail.clone());
-        m.insert("prev_hash".into(), self.prev_hash.clone().into());
-        m
+        let mut detail = Vec::with_capacity(256);
+        canonical::write(&self.detail, &mut detail);
+        hash_members(&Members {
+            action: &self.action,
+            actor: &self.actor,
+            detail: &detail,
+            object: &self.object,
+            prev_hash: &self.prev_hash,
+            seq: self.seq,
+            time: &time::rfc3339(self.time),
+        })
     }
 }
 
-/// SHA-256 over the RFC 8785 canonical JSON of an entry body.
+/// The hashed members of an entry, `detail` already in canonical JSON.
+struct Members<'a> {
+    action: &'a str,
+    actor: &'a str,
+    detail: &'a [u8],
+    object: &'a str,
+    prev_hash: &'a str,
+    seq: u64,
+    time: &'a str,
+}
+
+/// SHA-256 of the canonical JSON of an entry without `hash`, written member by member in
+/// RFC 8785 key order (`action`, `actor`, `detail`, `object`, `prev_hash`, `seq`, `time`)
+/// so that no temporary JSON object is built.
+fn hash_members(m: &Members<'_>) -> String {
+    let mut out = Vec::with_capacity(m.detail.len() + 256);
+    out.extend_from_slice(b"{\"action\":");
+    canonical::string(m.action, &mut out);
+    out.extend_from_slice(b",\"actor\":");
+    canonical::string(m.actor, &mut out);
+    out.extend_from_slice(b",\"detail\":");
+    out.extend_from_slice(m.detail);
+    out.extend_from_slice(b",\"object\":");
+    canonical::string(m.object, &mut out);
+    out.extend_from_slice(b",\"prev_hash\":");
+    canonical::string(m.prev_hash, &mut out);
+    out.extend_from_slice(b",\"seq\":");
+    out.extend_from_slice(m.seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"time\":");
+    canonical::string(m.time, &mut out);
+    out.push(b'}');
+    hex::encode(Sha256::digest(&out))
+}
+
+/// An entry ready to store: like [`Entry`], with `detail` as canonical JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub seq: u64,
+    pub time: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+    /// RFC 8785 canonical JSON.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Chains new entries onto a head, for one writer at one instant (one transaction).
+#[derive(Debug)]
+pub struct Sealer {
+    head: Head,
+    time: Timestamp,
+    time_text: String,
+    actor: String,
+}
+
+impl Sealer {
+    pub fn new(head: Head, time: Timestamp, actor: &str) -> Sealer {
+        Sealer {
+            head,
+            time,
+            time_text: time::rfc3339(time),
+            actor: actor.to_owned(),
+        }
+    }
+
+    /// The head after the entries sealed so far.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Seals an entry whose detail is any JSON value.
+    pub fn seal(&mut self, action: &str, object: String, detail: &Value) -> Sealed {
+        let mut text = Vec::with_capacity(256);
+        canonical::write(detail, &mut text);
+        // Canonical JSON of a Value is UTF-8 by construction.
+        let text = String::from_utf8(text).unwrap_or_default();
+        self.seal_canonical(action, object, text)
+    }
+
+    /// Seals an entry whose detail the caller has already written as canonical JSON
+    /// (for example a struct whose fields are declared in sorted order, without
+    /// floats): the fast path for bulk writes. Debug builds check the claim.
+    pub fn seal_canonical(&mut self, action: &str, object: String, detail: String) -> Sealed {
+        debug_assert!(
+            serde_json::from_str::<Value>(&detail).is_ok_and(|v| {
+                let mut c = Vec::new();
+                canonical::write(&v, &mut c);
+                c == detail.as_bytes()
+            }),
+            "detail is not canonical JSON: {detail}"
+        );
+        let seq = self.head.seq + 1;
+        let hash = hash_members(&Members {
+            action,
+            actor: &self.actor,
+            detail: detail.as_bytes(),
+            object: &object,
+            prev_hash: &self.head.hash,
+            seq,
+            time: &self.time_text,
+        });
+        let prev_hash = std::mem::replace(
+            &mut self.head,
+            Head {
+                seq,
+                hash: hash.clone(),
+            },
+        )
+        .hash;
+        Sealed {
+            seq,
+            time: self.time,
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            object,
+            detail,
+            prev_hash,
+            hash,
+        }
+    }
+}
+
+/// SHA-256 over the RFC 8785 canonical JSON of an entry body given as an object.
 pub(crate) fn hash_body(body: &Map<String, Value>) -> String {
-    // Serialising a map of JSON values cannot fail: keys are strings, numbers finite.
-    let canonical = serde_jcs::to_vec(body).unwrap_or_default();
-    hex::encode(Sha256::digest(&canonical))
+    let mut out = Vec::with_capacity(512);
+    canonical::object(body, &mut out);
+    hex::encode(Sha256::digest(&out))
 }
 
 /// Where and how a chain is broken.
@@ -325,6 +448,46 @@ mod tests {
             r#"{{"action":"asset.create","actor":"cli:a","detail":{{"a":"x","b":1}},"object":"asset:P1","prev_hash":"{GENESIS_HASH}","seq":1,"time":"2026-11-30T00:53:20.000000Z"}}"#
         );
         assert_eq!(e.hash, hex::encode(Sha256::digest(canonical.as_bytes())));
+    }
+
+    #[test]
+    fn member_by_member_hash_equals_the_hash_of_the_object() {
+        for e in chain(3) {
+            let mut body = match serde_json::to_value(&e).expect("json") {
+                Value::Object(m) => m,
+                _ => unreachable!(),
+            };
+            body.remove("hash");
+            assert_eq!(hash_body(&body), e.compute_hash());
+        }
+    }
+
+    #[test]
+    fn sealed_entries_read_back_as_verified_entries() {
+        let t = time::from_micros(1_796_000_000_000_000).expect("time");
+        let mut sealer = Sealer::new(Head::genesis(), t, "cli:a");
+        let a = sealer.seal(
+            "asset.create",
+            "asset:P1".into(),
+            &json!({"z": 1, "a": [null, "\u{e9}"]}),
+        );
+        let b = sealer.seal_canonical("asset.update", "asset:P1".into(), r#"{"a":2}"#.into());
+        assert_eq!(a.detail, "{\"a\":[null,\"\u{e9}\"],\"z\":1}");
+        let mut v = Verifier::new();
+        for s in [&a, &b] {
+            let e = Entry {
+                seq: s.seq,
+                time: s.time,
+                actor: s.actor.clone(),
+                action: s.action.clone(),
+                object: s.object.clone(),
+                detail: serde_json::from_str(&s.detail).expect("json"),
+                prev_hash: s.prev_hash.clone(),
+                hash: s.hash.clone(),
+            };
+            v.push(&e).expect("verifies");
+        }
+        assert_eq!(v.finish(Some(sealer.head())).expect("intact").entries, 2);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! Lines export. It does not store anything: the store appends entries in the same
 //! transaction as the change they record, and feeds them back here to verify.
 
+pub mod canonical;
 mod chain;
 mod export;
 
-pub use chain::{Break, Entry, GENESIS_HASH, Head, Summary, Verifier};
+pub use chain::{Break, Entry, GENESIS_HASH, Head, Sealed, Sealer, Summary, Verifier};
 pub use export::{ExportError, read_export, write_export};

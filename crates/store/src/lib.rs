@@ -174,6 +174,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
             }
             .foreign_keys(true)
+            // 16 KiB pages (for a new file) and a 64 MiB page cache: a 100,000-asset
+            // import ran about 10 % faster than with 4 KiB pages (bench/import.sh).
+            .pragma("page_size", "16384")
+            .pragma("cache_size", "-65536")
             .busy_timeout(Duration::from_secs(60));
             // An in-memory database lives in one connection.
             let max = if path == ":memory:" { 1 } else { 4 };

@@ -7,21 +7,28 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use futures_util::TryStreamExt;
-use pumpguard_audit::{Break, Entry, Head, Verifier, write_export};
+use pumpguard_audit::{Break, Entry, Head, Sealed, Sealer, Verifier, write_export};
 use pumpguard_model::{Asset, AssetPatch, Lifecycle, Source, time};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Pool, Transaction};
 
 use crate::rows::{
-    ASSET_COLUMN_COUNT, ASSET_COLUMNS, AssetRow, ENTRY_COLUMN_COUNT, ENTRY_COLUMNS, EntryRow,
-    asset_from_row, entry_from_row, values_placeholders,
+    ASSET_COLUMNS, ASSET_UPSERT_SET, AssetRow, ENTRY_COLUMNS, EntryRow, asset_from_row,
+    create_detail, entry_from_row,
 };
 use crate::{AssetFilter, AuditVerdict, ImportSummary, LifecycleChange, Result, StoreError};
 
 type Tx = Transaction<'static, Db>;
 
-/// Rows per multi-row statement: 500 × 16 binds stays under both backends' limits.
-const CHUNK: usize = 500;
+/// Rows per bulk statement, and per pipelined import batch. SQLite: 500 × 16 binds
+/// stays under its 32,766 limit. PostgreSQL: each statement costs a network round
+/// trip, and sqlx does not set TCP_NODELAY, so a statement whose last segment waits
+/// on the server's delayed ACK stalls ~40 ms; fewer, larger (`UNNEST`) statements
+/// took a 100,000-asset import from 10.6 s to 3.5 s.
+const CHUNK: usize = match DIALECT {
+    crate::Dialect::Sqlite => 500,
+    crate::Dialect::Postgres => 20_000,
+};
 
 /// Opens a write transaction and reads (on PostgreSQL: locks) the audit head.
 async fn begin_write(pool: &Pool<Db>) -> Result<(Tx, Head)> {
@@ -43,26 +50,8 @@ async fn begin_write(pool: &Pool<Db>) -> Result<(Tx, Head)> {
 }
 
 /// Appends entries (already chained from the locked head) and moves the head.
-async fn append(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
-    for chunk in entries.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES {}",
-            values_placeholders(chunk.len(), ENTRY_COLUMN_COUNT)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for e in chunk {
-            q = q
-                .bind(e.seq as i64)
-                .bind(time::to_micros(e.time))
-                .bind(e.actor.clone())
-                .bind(e.action.clone())
-                .bind(e.object.clone())
-                .bind(e.detail.to_string())
-                .bind(e.prev_hash.clone())
-                .bind(e.hash.clone());
-        }
-        q.execute(&mut **tx).await?;
-    }
+async fn append(tx: &mut Tx, entries: &[Sealed]) -> Result<()> {
+    insert_entries(tx, entries).await?;
     if let Some(last) = entries.last() {
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(last.seq as i64)
@@ -73,86 +62,33 @@ async fn append(tx: &mut Tx, entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
-/// Builds chained entries from a head.
-struct Chainer<'a> {
-    head: Head,
-    time: pumpguard_model::time::Timestamp,
-    actor: &'a str,
-    entries: Vec<Entry>,
+/// Seals entries onto the locked head and keeps them for [`append`].
+struct Chainer {
+    sealer: Sealer,
+    entries: Vec<Sealed>,
 }
 
-impl<'a> Chainer<'a> {
-    fn new(head: Head, actor: &'a str) -> Self {
+impl Chainer {
+    fn new(head: Head, actor: &str) -> Self {
         Chainer {
-            head,
-            time: time::now(),
-            actor,
+            sealer: Sealer::new(head, time::now(), actor),
             entries: Vec::new(),
         }
     }
 
     fn record(&mut self, action: &str, object: String, detail: Value) {
-        let e = Entry::next(&self.head, self.time, self.actor, action, object, detail);
-        self.head = e.head();
-        self.entries.push(e);
+        self.entries.push(self.sealer.seal(action, object, &detail));
     }
-}
 
-async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id IN {}",
-            values_placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            let a = asset_from_row(row)?;
-            out.insert(a.asset_id.as_str().to_owned(), a);
-        }
+    /// Records a detail already written as canonical JSON (see `rows::CreateDetail`).
+    fn record_canonical(&mut self, action: &str, object: String, detail: String) {
+        self.entries
+            .push(self.sealer.seal_canonical(action, object, detail));
     }
-    Ok(out)
-}
 
-async fn upsert_assets(tx: &mut Tx, assets: &[&Asset]) -> Result<()> {
-    const UPDATE: &str = "kind = excluded.kind, vendor = excluded.vendor, \
-        model = excluded.model, firmware = excluded.firmware, serial = excluded.serial, \
-        mac = excluded.mac, ips = excluded.ips, hostname = excluded.hostname, \
-        location = excluded.location, zone = excluded.zone, criticality = excluded.criticality, \
-        lifecycle = excluded.lifecycle, first_seen = excluded.first_seen, \
-        last_seen = excluded.last_seen, source = excluded.source";
-    for chunk in assets.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO assets ({ASSET_COLUMNS}) VALUES {} ON CONFLICT (asset_id) DO UPDATE SET {UPDATE}",
-            values_placeholders(chunk.len(), ASSET_COLUMN_COUNT)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for a in chunk {
-            let ips = serde_json::to_string(&a.ips).unwrap_or_else(|_| "[]".into());
-            q = q
-                .bind(a.asset_id.as_str().to_owned())
-                .bind(a.kind.as_str())
-                .bind(a.vendor.clone())
-                .bind(a.model.clone())
-                .bind(a.firmware.clone())
-                .bind(a.serial.clone())
-                .bind(a.mac.map(|m| m.to_string()))
-                .bind(ips)
-                .bind(a.hostname.clone())
-                .bind(a.location.clone())
-                .bind(a.zone.clone())
-                .bind(a.criticality.as_str())
-                .bind(a.lifecycle.as_str())
-                .bind(a.first_seen.map(time::to_micros))
-                .bind(a.last_seen.map(time::to_micros))
-                .bind(a.source.as_str());
-        }
-        q.execute(&mut **tx).await?;
+    fn head(&self) -> Head {
+        self.sealer.head().clone()
     }
-    Ok(())
 }
 
 /// The fields that differ, as `{field: {"from": old, "to": new}}`.
@@ -174,6 +110,53 @@ fn changes(before: &Asset, after: &Asset) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// Applies one batch of patches: the assets to write and their sealed audit entries
+/// (left in `chain.entries`); `base` is the index of the batch's first patch.
+fn diff_batch(
+    batch: &[AssetPatch],
+    base: usize,
+    stored: &HashMap<String, Asset>,
+    chain: &mut Chainer,
+    summary: &mut ImportSummary,
+    origin: &str,
+) -> Result<Vec<Asset>> {
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, p) in batch.iter().enumerate() {
+        let before = stored.get(p.asset_id.as_str());
+        let after = p
+            .apply(before, Source::Imported)
+            .map_err(|why| StoreError::Rejected {
+                index: base + i,
+                why,
+            })?;
+        let object = format!("asset:{}", p.asset_id);
+        match before {
+            None => {
+                summary.created += 1;
+                chain.record_canonical("asset.create", object, create_detail(&after, origin));
+            }
+            Some(b) if *b == after => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(b) => {
+                summary.updated += 1;
+                let detail = json!({ "changes": changes(b, &after), "origin": origin });
+                chain.record("asset.update", object, detail);
+            }
+        }
+        out.push(after);
+    }
+    Ok(out)
+}
+
+/// Writes a batch of assets and audit entries (without moving the audit head).
+async fn write_batch(tx: &mut Tx, assets: &[Asset], entries: &[Sealed]) -> Result<()> {
+    let refs: Vec<&Asset> = assets.iter().collect();
+    upsert_assets(tx, &refs).await?;
+    insert_entries(tx, entries).await
 }
 
 pub(crate) async fn import_assets(
@@ -215,40 +198,23 @@ pub(crate) async fn import_assets(
     let ids: Vec<&str> = patches.iter().map(|p| p.asset_id.as_str()).collect();
     let stored = load_assets(&mut tx, &ids).await?;
     let mut chain = Chainer::new(head, actor);
-    let mut after_all = Vec::with_capacity(patches.len());
     let mut summary = ImportSummary::default();
-    for (i, p) in patches.iter().enumerate() {
-        let before = stored.get(p.asset_id.as_str());
-        let after = p
-            .apply(before, Source::Imported)
-            .map_err(|why| StoreError::Rejected { index: i, why })?;
-        let object = format!("asset:{}", p.asset_id);
-        match before {
-            None => {
-                summary.created += 1;
-                chain.record(
-                    "asset.create",
-                    object,
-                    json!({ "asset": &after, "origin": origin }),
-                );
-            }
-            Some(b) if *b == after => {
-                summary.unchanged += 1;
-                continue;
-            }
-            Some(b) => {
-                summary.updated += 1;
-                chain.record(
-                    "asset.update",
-                    object,
-                    json!({ "changes": changes(b, &after), "origin": origin }),
-                );
-            }
-        }
-        after_all.push(after);
+    // Work out batch k+1 while the database writes batch k: hashing and JSON run on
+    // this thread and SQLite on its worker thread, so a large import takes about the
+    // longer of the two instead of their sum. The compute side yields once first so
+    // the write is always under way before it starts.
+    let mut writing: Vec<Asset> = Vec::new();
+    for (k, batch) in patches.chunks(CHUNK).enumerate() {
+        let entries = std::mem::take(&mut chain.entries);
+        let (written, next) = tokio::join!(write_batch(&mut tx, &writing, &entries), async {
+            tokio::task::yield_now().await;
+            diff_batch(batch, k * CHUNK, &stored, &mut chain, &mut summary, origin)
+        });
+        written?;
+        writing = next?;
     }
-    let refs: Vec<&Asset> = after_all.iter().collect();
-    upsert_assets(&mut tx, &refs).await?;
+    let entries = std::mem::take(&mut chain.entries);
+    write_batch(&mut tx, &writing, &entries).await?;
     chain.record(
         "assets.import",
         format!("import:{origin}"),
@@ -261,7 +227,7 @@ pub(crate) async fn import_assets(
     );
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
-    summary.audit_head = chain.head;
+    summary.audit_head = chain.head();
     Ok(summary)
 }
 

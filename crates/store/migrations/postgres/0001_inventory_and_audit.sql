@@ -18,7 +18,6 @@ CREATE TABLE assets (
     source      TEXT NOT NULL CHECK (source IN ('imported', 'discovered'))
 );
 CREATE INDEX assets_mac ON assets (mac);
-CREATE INDEX assets_kind ON assets (kind);
 
 CREATE TABLE audit_log (
     seq       BIGINT PRIMARY KEY NOT NULL,

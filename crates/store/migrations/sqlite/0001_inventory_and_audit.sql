@@ -16,12 +16,11 @@ CREATE TABLE assets (
     first_seen  BIGINT,
     last_seen   BIGINT,
     source      TEXT NOT NULL CHECK (source IN ('imported', 'discovered'))
-);
+) WITHOUT ROWID; -- rows live in the asset_id B-tree: one tree to write, not two
 CREATE INDEX assets_mac ON assets (mac);
-CREATE INDEX assets_kind ON assets (kind);
 
 CREATE TABLE audit_log (
-    seq       BIGINT PRIMARY KEY NOT NULL,
+    seq       INTEGER PRIMARY KEY NOT NULL, -- the rowid itself (BIGINT would add an index)
     time      BIGINT NOT NULL,
     actor     TEXT NOT NULL,
     action    TEXT NOT NULL,

@@ -1,0 +1,85 @@
+// Bulk writes as multi-row `VALUES` lists (SQLite). `include!`d into the SQLite backend
+// module after `ops.rs`; `bulk_unnest.rs` is the PostgreSQL counterpart.
+
+/// Inserts entries; the caller moves the head (see [`append`]).
+async fn insert_entries(tx: &mut Tx, entries: &[Sealed]) -> Result<()> {
+    for chunk in entries.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES {}",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), crate::rows::ENTRY_COLUMN_COUNT)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq as i64)
+                .bind(time::to_micros(e.time))
+                .bind(e.actor.as_str())
+                .bind(e.action.as_str())
+                .bind(e.object.as_str())
+                .bind(e.detail.as_str())
+                .bind(e.prev_hash.as_str())
+                .bind(e.hash.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Creates or replaces assets by asset_id.
+async fn upsert_assets(tx: &mut Tx, assets: &[&Asset]) -> Result<()> {
+    for chunk in assets.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO assets ({ASSET_COLUMNS}) VALUES {} ON CONFLICT (asset_id) DO UPDATE SET {ASSET_UPSERT_SET}",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), crate::rows::ASSET_COLUMN_COUNT)
+        );
+        let ips: Vec<String> = chunk
+            .iter()
+            .map(|a| serde_json::to_string(&a.ips).unwrap_or_else(|_| "[]".into()))
+            .collect();
+        let macs: Vec<Option<String>> =
+            chunk.iter().map(|a| a.mac.map(|m| m.to_string())).collect();
+        // Binds borrow the assets: no copy of each text before sqlx copies it.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for ((a, ips), mac) in chunk.iter().zip(&ips).zip(&macs) {
+            q = q
+                .bind(a.asset_id.as_str())
+                .bind(a.kind.as_str())
+                .bind(a.vendor.as_deref())
+                .bind(a.model.as_deref())
+                .bind(a.firmware.as_deref())
+                .bind(a.serial.as_deref())
+                .bind(mac.as_deref())
+                .bind(ips.as_str())
+                .bind(a.hostname.as_deref())
+                .bind(a.location.as_deref())
+                .bind(a.zone.as_deref())
+                .bind(a.criticality.as_str())
+                .bind(a.lifecycle.as_str())
+                .bind(a.first_seen.map(time::to_micros))
+                .bind(a.last_seen.map(time::to_micros))
+                .bind(a.source.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The stored assets among `ids`, by id.
+async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE asset_id IN {}",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            out.insert(a.asset_id.as_str().to_owned(), a);
+        }
+    }
+    Ok(out)
+}
