@@ -457,11 +457,17 @@ impl AssetPatch {
         set(&mut a.location, &self.location);
         set(&mut a.zone, &self.zone);
         set(&mut a.criticality, &self.criticality);
-        if let Some(to) = self.lifecycle {
-            a.lifecycle = a
-                .lifecycle
-                .transition(to)
-                .map_err(|e| format!("asset '{}': {e}", self.asset_id))?;
+        match (stored, self.lifecycle) {
+            // A new asset starts wherever the inventory says (a procurement list says
+            // `procured`); only a stored asset's state is bound by the transition rules.
+            (None, Some(state)) => a.lifecycle = state,
+            (Some(_), Some(to)) => {
+                a.lifecycle = a
+                    .lifecycle
+                    .transition(to)
+                    .map_err(|e| format!("asset '{}': {e}", self.asset_id))?;
+            }
+            (_, None) => {}
         }
         a.source = source;
         Ok(a)
@@ -487,6 +493,14 @@ mod patch_tests {
         let a = p.apply(None, Source::Imported).expect("applies");
         assert_eq!(a.criticality, Criticality::High);
         assert_eq!(a.lifecycle, Lifecycle::InService);
+        // A procurement list brings new assets in as `procured` (found by fuzzing).
+        for state in Lifecycle::ALL {
+            let p = AssetPatch {
+                lifecycle: Some(*state),
+                ..p.clone()
+            };
+            assert_eq!(p.apply(None, Source::Imported).expect("applies").lifecycle, *state);
+        }
     }
 
     #[test]
