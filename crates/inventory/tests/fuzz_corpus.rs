@@ -3,7 +3,10 @@
 
 #[test]
 fn the_fuzz_corpus_never_panics() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/inventory_csv");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/inventory_csv"
+    );
     let mut n = 0;
     for entry in std::fs::read_dir(dir).expect("corpus directory") {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("read");

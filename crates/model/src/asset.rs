@@ -499,7 +499,10 @@ mod patch_tests {
                 lifecycle: Some(*state),
                 ..p.clone()
             };
-            assert_eq!(p.apply(None, Source::Imported).expect("applies").lifecycle, *state);
+            assert_eq!(
+                p.apply(None, Source::Imported).expect("applies").lifecycle,
+                *state
+            );
         }
     }
 
