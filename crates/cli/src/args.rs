@@ -80,6 +80,28 @@ pub enum Command {
     /// The tamper-evident audit trail: verify and export.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Simulate a hospital ward of infusion pumps into a pcapng capture, with its ground
+    /// truth in FILE.truth.json beside it.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The capture to write (pcapng, Ethernet, nanosecond timestamps).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How many pumps (of five families).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=40_000))]
+    pub pumps: u32,
+    /// The seed: the same seed gives the same file, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated duration.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub minutes: u32,
+    /// Attack scenarios to include: `none` (the only one so far).
+    #[arg(long, default_value = "none")]
+    pub scenario: String,
 }
 
 /// List output: a table on a terminal, JSON otherwise unless chosen.

@@ -6,6 +6,7 @@ mod assets;
 mod audit;
 mod fail;
 mod output;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -37,5 +38,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
     match cli.command {
         Command::Assets(cmd) => assets::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Sim(args) => sim::run(&args),
     }
 }

@@ -1,0 +1,70 @@
+//! `pumpguard sim …`
+
+use std::path::{Path, PathBuf};
+
+use pumpguard_sim::{Config, simulate};
+
+use crate::args::SimArgs;
+use crate::fail::Fail;
+use crate::output::write_to;
+
+/// `ward.pcapng` → `ward.truth.json`.
+fn truth_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".pcapng")
+        .or_else(|| name.strip_suffix(".pcap"))
+        .unwrap_or(&name);
+    out.with_file_name(format!("{stem}.truth.json"))
+}
+
+#[allow(clippy::print_stderr)]
+pub fn run(args: &SimArgs) -> Result<(), Fail> {
+    if args.scenario != "none" {
+        return Err(Fail::input(format!(
+            "unknown scenario '{}' (available so far: none)",
+            args.scenario
+        )));
+    }
+    let config = Config {
+        pumps: args.pumps,
+        seed: args.seed,
+        minutes: args.minutes,
+    };
+    let mut truth = None;
+    write_to(Some(&args.out), |w| {
+        truth = Some(simulate(&config, w)?);
+        Ok(())
+    })?;
+    let Some(truth) = truth else {
+        return Err(Fail::runtime("simulation produced no truth"));
+    };
+    let truth_file = truth_path(&args.out);
+    write_to(Some(&truth_file), |w| {
+        serde_json::to_writer_pretty(&mut *w, &truth)?;
+        w.write_all(b"\n")
+    })?;
+    eprintln!(
+        "{}: {} packets, {} flows ({} devices); truth in {}",
+        args.out.display(),
+        truth.packets,
+        truth.flows,
+        truth.devices.len(),
+        truth_file.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn truth_file_is_beside_the_capture() {
+        let p = super::truth_path(std::path::Path::new("/tmp/ward.pcapng"));
+        assert_eq!(p, std::path::Path::new("/tmp/ward.truth.json"));
+        let p = super::truth_path(std::path::Path::new("ward"));
+        assert_eq!(p, std::path::Path::new("ward.truth.json"));
+    }
+}

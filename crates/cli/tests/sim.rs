@@ -1,0 +1,180 @@
+//! `pumpguard sim` end to end, checked with tshark (a peer we did not write): the file
+//! reads without warnings, its conversations are the truth's flows, its protocols are
+//! dissected as what they are, and a seed decides every byte.
+
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::Command as Bin;
+
+fn sim(out: &Path, args: &[&str]) -> serde_json::Value {
+    let run = Bin::cargo_bin("pumpguard")
+        .expect("binary")
+        .arg("sim")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let truth = out.with_file_name(format!(
+        "{}.truth.json",
+        out.file_stem().expect("stem").to_string_lossy()
+    ));
+    serde_json::from_slice(&std::fs::read(truth).expect("truth file")).expect("truth JSON")
+}
+
+/// tshark's stdout; its stderr must hold nothing but the note about running as root.
+fn tshark(file: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("tshark is installed (.ci/run installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("Running as user"))
+        .collect();
+    assert!(
+        out.status.success() && warnings.is_empty(),
+        "tshark {args:?}: {stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn tshark_reads_the_ward_and_agrees_with_the_truth() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("ward.pcapng");
+    let truth = sim(&file, &["--pumps", "25", "--minutes", "4", "--seed", "11"]);
+
+    let io = tshark(&file, &["-q", "-z", "io,stat,0"]);
+    let frames: u64 = io
+        .lines()
+        .find(|l| l.contains("<>"))
+        .and_then(|l| l.split('|').nth(2))
+        .and_then(|f| f.trim().parse().ok())
+        .expect("io,stat frame count");
+    assert_eq!(frames, truth["packets"].as_u64().expect("packets"));
+
+    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    let conversations = conv.lines().filter(|l| l.contains("<->")).count() as u64;
+    assert_eq!(conversations, truth["flows"].as_u64().expect("flows"));
+
+    let phs = tshark(&file, &["-q", "-z", "io,phs"]);
+    for proto in ["dhcp", "dns", "http", "arp", "tcp", "udp"] {
+        assert!(
+            phs.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{proto} "))),
+            "{proto} not dissected:\n{phs}"
+        );
+    }
+
+    // Every pump's DHCP hostname and vendor class, as tshark decodes them, match truth.
+    let dhcp = tshark(
+        &file,
+        &[
+            "-Y",
+            "dhcp.option.dhcp == 1",
+            "-T",
+            "fields",
+            "-e",
+            "eth.src",
+            "-e",
+            "dhcp.option.hostname",
+            "-e",
+            "dhcp.option.vendor_class_id",
+        ],
+    );
+    let devices = truth["devices"].as_array().expect("devices");
+    let pumps: Vec<&serde_json::Value> = devices
+        .iter()
+        .filter(|d| d["kind"] == "infusion_pump")
+        .collect();
+    assert_eq!(pumps.len(), 25);
+    for pump in &pumps {
+        let mac = pump["mac"].as_str().expect("mac");
+        let line = dhcp
+            .lines()
+            .find(|l| l.starts_with(mac))
+            .unwrap_or_else(|| panic!("no DISCOVER from {mac}"));
+        assert!(
+            line.contains(pump["hostname"].as_str().expect("hostname")),
+            "{line}"
+        );
+    }
+    // Five families means five OUIs among 25 pumps (for this seed).
+    let mut ouis: Vec<&str> = pumps
+        .iter()
+        .map(|p| &p["mac"].as_str().expect("mac")[..8])
+        .collect();
+    ouis.sort_unstable();
+    ouis.dedup();
+    assert!(ouis.len() >= 4, "{ouis:?}");
+
+    // DNS answers resolve each family's server name to its server.
+    let dns = tshark(
+        &file,
+        &[
+            "-Y",
+            "dns.flags.response == 1",
+            "-T",
+            "fields",
+            "-e",
+            "dns.qry.name",
+            "-e",
+            "dns.a",
+        ],
+    );
+    assert!(
+        dns.lines()
+            .any(|l| l.contains(".pumps.hospital.example\t10.30.0.")),
+        "{dns}"
+    );
+}
+
+#[test]
+fn a_seed_decides_every_byte() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b, c) = (
+        dir.path().join("a.pcapng"),
+        dir.path().join("b.pcapng"),
+        dir.path().join("c.pcapng"),
+    );
+    sim(&a, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
+    sim(&b, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
+    let tc = sim(&c, &["--pumps", "8", "--minutes", "3", "--seed", "43"]);
+    let (ba, bb, bc) = (
+        std::fs::read(&a).expect("a"),
+        std::fs::read(&b).expect("b"),
+        std::fs::read(&c).expect("c"),
+    );
+    assert_eq!(ba, bb, "same seed, different bytes");
+    assert_ne!(ba, bc, "different seeds, same ward");
+    let ta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("a.truth.json")).expect("truth"))
+            .expect("json");
+    assert_ne!(
+        ta["devices"], tc["devices"],
+        "different seeds, same devices"
+    );
+}
+
+#[test]
+fn an_unknown_scenario_is_bad_input() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Bin::cargo_bin("pumpguard")
+        .expect("binary")
+        .args(["sim", "--scenario", "telnet_to_pump", "--out"])
+        .arg(dir.path().join("x.pcapng"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("x.pcapng").exists());
+}

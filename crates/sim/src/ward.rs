@@ -1,0 +1,495 @@
+//! The ward: its network plan, its devices and what they do over time. Events are
+//! taken in time order from a heap (one pending event per device and kind), so memory
+//! stays flat however many minutes are simulated.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+
+use dhcproto::v4::MessageType;
+use serde::Serialize;
+
+use crate::frame::{self, BROADCAST, Endpoint, Mac};
+use crate::profiles::{PROFILES, Profile};
+use crate::proto::{self, Dhcp};
+use crate::rng::Rng;
+use crate::sink::{Sink, SinkTotals};
+use crate::tcp::TcpConn;
+
+/// 2026-11-02T08:00:00Z: the simulated day starts at a fixed instant, so a seed alone
+/// decides the file.
+pub const START_S: u64 = 1_793_606_400;
+const NS: u64 = 1_000_000_000;
+const LEASE_S: u32 = 3_600;
+const DNS_TTL_S: u32 = 300;
+
+/// What to simulate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    pub pumps: u32,
+    pub seed: u64,
+    pub minutes: u32,
+}
+
+/// One device in the ground truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub mac: String,
+    pub ip: String,
+    pub hostname: Option<String>,
+    pub kind: &'static str,
+    pub vendor: Option<&'static str>,
+    pub model: Option<&'static str>,
+    pub firmware: Option<&'static str>,
+    pub zone: &'static str,
+    /// The pump family (pumps only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+}
+
+/// The ground truth written beside the capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Truth {
+    pub seed: u64,
+    pub pumps: u32,
+    pub minutes: u32,
+    /// RFC 3339 start of the capture.
+    pub start: &'static str,
+    pub packets: u64,
+    /// Bidirectional IP 5-tuple conversations (what tshark's conv,tcp + conv,udp count).
+    pub flows: u64,
+    pub tcp_flows: u64,
+    pub udp_flows: u64,
+    /// Conversations per application protocol.
+    pub flows_by_protocol: std::collections::BTreeMap<&'static str, u64>,
+    pub devices: Vec<Device>,
+    /// Attack scenarios in the capture, each with its window, hosts and expected alert.
+    pub scenarios: Vec<serde_json::Value>,
+}
+
+fn mac_text(m: &Mac) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Host {
+    mac: Mac,
+    ip: Ipv4Addr,
+}
+
+/// The fixed infrastructure of the ward's network.
+#[derive(Debug)]
+struct Plan {
+    /// The router of the pump VLAN (Cisco HSRP virtual MAC), seen as the L2 peer of
+    /// every host behind it.
+    gateway: Host,
+    dhcp: Host,
+    dns: Host,
+    servers: Vec<Host>,
+}
+
+impl Plan {
+    fn new() -> Plan {
+        Plan {
+            gateway: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                ip: Ipv4Addr::new(10, 20, 0, 1),
+            },
+            dhcp: Host {
+                mac: [0x02, 0x50, 0x47, 0x00, 0x00, 0x02],
+                ip: Ipv4Addr::new(10, 20, 0, 2),
+            },
+            dns: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                ip: Ipv4Addr::new(10, 10, 0, 53),
+            },
+            servers: (0..PROFILES.len())
+                .map(|i| Host {
+                    mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                    ip: Ipv4Addr::new(10, 30, 0, 10 + i as u8),
+                })
+                .collect(),
+        }
+    }
+
+    /// A host behind the router, as seen from the pump segment.
+    fn behind(&self, ip: Ipv4Addr, port: u16) -> Endpoint {
+        Endpoint {
+            mac: self.gateway.mac,
+            ip,
+            port,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pump {
+    profile: &'static Profile,
+    family: usize,
+    mac: Mac,
+    ip: Ipv4Addr,
+    serial: String,
+    hostname: String,
+    rng: Rng,
+    next_port: u16,
+    rtt: u64,
+    heartbeats: u64,
+    /// When the pump's DNS answer for its server expires (ns).
+    dns_expiry: u64,
+    has_lease: bool,
+}
+
+impl Pump {
+    fn port(&mut self) -> u16 {
+        let p = self.next_port;
+        self.next_port = if p == u16::MAX { 49_152 } else { p + 1 };
+        p
+    }
+
+    fn endpoint(&mut self) -> Endpoint {
+        let port = self.port();
+        Endpoint {
+            mac: self.mac,
+            ip: self.ip,
+            port,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Boot,
+    Heartbeat,
+    DrugLibrary,
+    Renew,
+}
+
+/// Simulates the ward into `out` (pcapng) and returns the ground truth.
+pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
+    let plan = Plan::new();
+    let mut rng = Rng::new(config.seed);
+    let mut pumps: Vec<Pump> = (0..config.pumps)
+        .map(|i| {
+            let mut r = rng.fork();
+            let family = r.below(PROFILES.len() as u64) as usize;
+            let profile = &PROFILES[family];
+            let serial = format!("{:06}", r.range(100_000, 1_000_000));
+            let mut mac = [0u8; 6];
+            mac[..3].copy_from_slice(&profile.oui);
+            // The NIC-specific half: derived from the pump index (unique) mixed with
+            // the seed (different wards look different).
+            let nic = (u64::from(i) + (config.seed.wrapping_mul(0x9e37) << 12)) & 0xff_ffff;
+            mac[3..].copy_from_slice(&nic.to_be_bytes()[5..]);
+            Pump {
+                profile,
+                family,
+                mac,
+                ip: Ipv4Addr::new(10, 20, 1 + (i / 200) as u8, 10 + (i % 200) as u8),
+                hostname: profile.hostname.replace("{}", &serial),
+                serial,
+                next_port: r.range(49_152, 60_000) as u16,
+                rtt: r.range(800_000, 3_000_000),
+                heartbeats: 0,
+                dns_expiry: 0,
+                has_lease: false,
+                rng: r,
+            }
+        })
+        .collect();
+
+    let start = START_S * NS;
+    let end = start + u64::from(config.minutes) * 60 * NS;
+    let mut sink = Sink::new(out)?;
+    let mut queue: BinaryHeap<Reverse<(u64, Event, usize)>> = BinaryHeap::new();
+    for (i, p) in pumps.iter_mut().enumerate() {
+        queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
+    }
+    while let Some(Reverse((t, event, i))) = queue.pop() {
+        if t >= end {
+            break;
+        }
+        sink.flush_before(t)?;
+        let pump = &mut pumps[i];
+        match event {
+            Event::Boot => {
+                let t = boot(&mut sink, &plan, pump, t);
+                queue.push(Reverse((t + pump.rng.below(2 * NS), Event::Heartbeat, i)));
+                let lib = t + pump.rng.range(5, 120) * NS;
+                queue.push(Reverse((lib, Event::DrugLibrary, i)));
+                queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
+            }
+            Event::Heartbeat => {
+                heartbeat(&mut sink, &plan, pump, t);
+                let jitter = pump.rng.below(2 * NS);
+                queue.push(Reverse((
+                    t + pump.profile.heartbeat_s * NS + jitter,
+                    Event::Heartbeat,
+                    i,
+                )));
+            }
+            Event::DrugLibrary => {
+                druglib(&mut sink, &plan, pump, t);
+                let jitter = pump.rng.below(30 * NS);
+                queue.push(Reverse((
+                    t + pump.profile.druglib_s * NS + jitter,
+                    Event::DrugLibrary,
+                    i,
+                )));
+            }
+            Event::Renew => {
+                renew(&mut sink, &plan, pump, t);
+                queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
+            }
+        }
+    }
+    let totals: SinkTotals = sink.finish()?;
+    Ok(truth(config, &plan, &pumps, totals))
+}
+
+fn dhcp_msg<'a>(
+    plan: &Plan,
+    pump: &'a Pump,
+    kind: MessageType,
+    xid: u32,
+    ciaddr: Ipv4Addr,
+) -> Dhcp<'a> {
+    Dhcp {
+        kind,
+        xid,
+        mac: pump.mac,
+        ciaddr,
+        yiaddr: pump.ip,
+        server: plan.dhcp.ip,
+        profile: pump.profile,
+        hostname: &pump.hostname,
+        lease_s: LEASE_S,
+        router: plan.gateway.ip,
+        dns: plan.dns.ip,
+    }
+}
+
+/// DHCP DISCOVER/OFFER/REQUEST/ACK (broadcast), ARP for the gateway; returns when done.
+fn boot<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
+    let xid = pump.rng.next_u64() as u32;
+    let client = Endpoint {
+        mac: pump.mac,
+        ip: Ipv4Addr::UNSPECIFIED,
+        port: 68,
+    };
+    let all = Endpoint {
+        mac: BROADCAST,
+        ip: Ipv4Addr::BROADCAST,
+        port: 67,
+    };
+    let server = Endpoint {
+        mac: plan.dhcp.mac,
+        ip: plan.dhcp.ip,
+        port: 67,
+    };
+    let to_client = Endpoint {
+        mac: BROADCAST,
+        ip: Ipv4Addr::BROADCAST,
+        port: 68,
+    };
+    let none = Ipv4Addr::UNSPECIFIED;
+    sink.flow(false, &client, &all, "dhcp");
+    sink.flow(false, &server, &to_client, "dhcp");
+    let msgs = [
+        (MessageType::Discover, client, all, 0),
+        (MessageType::Offer, server, to_client, 3_000_000),
+        (MessageType::Request, client, all, 5_000_000),
+        (MessageType::Ack, server, to_client, 8_000_000),
+    ];
+    for (kind, src, dst, dt) in msgs {
+        let payload = proto::dhcp(&dhcp_msg(plan, pump, kind, xid, none));
+        sink.emit(
+            t + dt,
+            frame::udp(src, dst, if src.port == 68 { 64 } else { 128 }, &payload),
+        );
+    }
+    pump.has_lease = true;
+    let t = t + 20_000_000;
+    // ARP for the default gateway.
+    sink.emit(
+        t,
+        frame::arp((pump.mac, pump.ip), ([0; 6], plan.gateway.ip), false),
+    );
+    sink.emit(
+        t + 400_000,
+        frame::arp(
+            (plan.gateway.mac, plan.gateway.ip),
+            (pump.mac, pump.ip),
+            true,
+        ),
+    );
+    t + 1_000_000
+}
+
+/// Resolves the pump server's name when the cached answer has expired.
+fn resolve<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
+    if t < pump.dns_expiry {
+        return t;
+    }
+    let client = pump.endpoint();
+    let server = plan.behind(plan.dns.ip, 53);
+    sink.flow(false, &client, &server, "dns");
+    let id = pump.rng.next_u64() as u16;
+    let name = pump.profile.server_name;
+    sink.emit(
+        t,
+        frame::udp(client, server, 64, &proto::dns(id, name, None)),
+    );
+    let answer = Some((plan.servers[pump.family].ip, DNS_TTL_S));
+    let t = t + pump.rtt + 300_000;
+    sink.emit(
+        t,
+        frame::udp(server, client, 63, &proto::dns(id, name, answer)),
+    );
+    pump.dns_expiry = t + u64::from(DNS_TTL_S) * NS;
+    t + 100_000
+}
+
+fn connect<W: Write>(
+    sink: &mut Sink<W>,
+    plan: &Plan,
+    pump: &mut Pump,
+    t: u64,
+    app: &'static str,
+) -> (TcpConn, u64) {
+    let t = resolve(sink, plan, pump, t);
+    let client = pump.endpoint();
+    let server = plan.behind(plan.servers[pump.family].ip, pump.profile.server_port);
+    let isn = (pump.rng.next_u64() as u32, pump.rng.next_u64() as u32);
+    TcpConn::open(sink, t, client, server, isn, pump.rtt, app)
+}
+
+fn app_name(p: &Profile) -> &'static str {
+    match p.link {
+        crate::profiles::Link::Http => "http",
+        crate::profiles::Link::Proprietary { .. } => p.family,
+    }
+}
+
+fn heartbeat<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
+    pump.heartbeats += 1;
+    let battery = 100 - (pump.heartbeats / 20).min(80);
+    let (req, resp) = proto::heartbeat(pump.profile, &pump.serial, pump.heartbeats, battery);
+    let (mut conn, t) = connect(sink, plan, pump, t, app_name(pump.profile));
+    let t = conn.client_sends(sink, t, &req);
+    let t = conn.server_sends(sink, t + 200_000, &resp);
+    conn.close(sink, t + 100_000);
+}
+
+fn druglib<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
+    let (req, head) = proto::druglib_request(pump.profile, &pump.serial);
+    let mut body = head;
+    let mut r = Rng::new(pump.rng.next_u64());
+    body.extend((0..pump.profile.druglib_bytes).map(|_| r.next_u64() as u8));
+    let (mut conn, t) = connect(sink, plan, pump, t, app_name(pump.profile));
+    let t = conn.client_sends(sink, t, &req);
+    let t = conn.server_sends(sink, t + 500_000, &body);
+    conn.close(sink, t + 100_000);
+}
+
+/// Unicast renewal at T1 (RFC 2131 §4.4.5).
+fn renew<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
+    let xid = pump.rng.next_u64() as u32;
+    let client = Endpoint {
+        mac: pump.mac,
+        ip: pump.ip,
+        port: 68,
+    };
+    let server = Endpoint {
+        mac: plan.dhcp.mac,
+        ip: plan.dhcp.ip,
+        port: 67,
+    };
+    sink.flow(false, &client, &server, "dhcp");
+    let req = proto::dhcp(&dhcp_msg(plan, pump, MessageType::Request, xid, pump.ip));
+    sink.emit(t, frame::udp(client, server, 64, &req));
+    let ack = proto::dhcp(&dhcp_msg(plan, pump, MessageType::Ack, xid, pump.ip));
+    sink.emit(t + 2_000_000, frame::udp(server, client, 128, &ack));
+}
+
+fn truth(config: &Config, plan: &Plan, pumps: &[Pump], totals: SinkTotals) -> Truth {
+    let mut devices: Vec<Device> = pumps
+        .iter()
+        .filter(|p| p.has_lease)
+        .map(|p| Device {
+            mac: mac_text(&p.mac),
+            ip: p.ip.to_string(),
+            hostname: Some(p.hostname.clone()),
+            kind: "infusion_pump",
+            vendor: Some(p.profile.vendor),
+            model: Some(p.profile.model),
+            firmware: Some(p.profile.firmware),
+            zone: "pumps",
+            family: Some(p.profile.family),
+            serial: Some(p.serial.clone()),
+        })
+        .collect();
+    let infra = |host: &Host, kind, zone, model| Device {
+        mac: mac_text(&host.mac),
+        ip: host.ip.to_string(),
+        hostname: None,
+        kind,
+        vendor: None,
+        model: Some(model),
+        firmware: None,
+        zone,
+        family: None,
+        serial: None,
+    };
+    devices.push(infra(
+        &plan.gateway,
+        "network",
+        "infrastructure",
+        "pump VLAN gateway",
+    ));
+    devices.push(infra(
+        &plan.dhcp,
+        "network",
+        "infrastructure",
+        "DHCP server",
+    ));
+    devices.push(infra(
+        &plan.dns,
+        "network",
+        "infrastructure",
+        "DNS resolver (behind gateway)",
+    ));
+    for (i, s) in plan.servers.iter().enumerate() {
+        let p = &PROFILES[i];
+        devices.push(Device {
+            mac: mac_text(&s.mac),
+            ip: s.ip.to_string(),
+            hostname: Some(p.server_name.to_owned()),
+            kind: "pump_server",
+            vendor: Some(p.vendor),
+            model: Some("pump server (behind gateway)"),
+            firmware: None,
+            zone: "pump_servers",
+            family: Some(p.family),
+            serial: None,
+        });
+    }
+    Truth {
+        seed: config.seed,
+        pumps: config.pumps,
+        minutes: config.minutes,
+        start: "2026-11-02T08:00:00Z",
+        packets: totals.packets,
+        flows: totals.flows,
+        tcp_flows: totals.tcp_flows,
+        udp_flows: totals.udp_flows,
+        flows_by_protocol: totals.per_protocol,
+        devices,
+        scenarios: Vec::new(),
+    }
+}
