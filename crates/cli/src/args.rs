@@ -99,7 +99,7 @@ pub struct SimArgs {
     /// Simulated duration.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_080))]
     pub minutes: u32,
-    /// Attack scenarios to include: `none` (the only one so far).
+    /// Attack scenarios to include: a name (telnet_to_pump, ftp_upload_to_pump), `all` or `none`.
     #[arg(long, default_value = "none")]
     pub scenario: String,
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pumpguard_sim::{Config, simulate};
+use pumpguard_sim::{Config, Scenario, simulate};
 
 use crate::args::SimArgs;
 use crate::fail::Fail;
@@ -23,16 +23,25 @@ fn truth_path(out: &Path) -> PathBuf {
 
 #[allow(clippy::print_stderr)]
 pub fn run(args: &SimArgs) -> Result<(), Fail> {
-    if args.scenario != "none" {
-        return Err(Fail::input(format!(
-            "unknown scenario '{}' (available so far: none)",
-            args.scenario
-        )));
+    let scenarios = match args.scenario.as_str() {
+        "none" => Vec::new(),
+        "all" => Scenario::ALL.to_vec(),
+        name => vec![Scenario::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            Fail::input(format!(
+                "unknown scenario '{name}' (available so far: {}, all, none)",
+                names.join(", ")
+            ))
+        })?],
+    };
+    if !scenarios.is_empty() && args.minutes < 2 {
+        return Err(Fail::input("scenarios need --minutes 2 or more"));
     }
     let config = Config {
         pumps: args.pumps,
         seed: args.seed,
         minutes: args.minutes,
+        scenarios,
     };
     let mut truth = None;
     write_to(Some(&args.out), |w| {

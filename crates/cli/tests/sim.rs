@@ -171,10 +171,111 @@ fn an_unknown_scenario_is_bad_input() {
     let dir = tempfile::tempdir().expect("dir");
     let out = Bin::cargo_bin("pumpguard")
         .expect("binary")
-        .args(["sim", "--scenario", "telnet_to_pump", "--out"])
+        .args(["sim", "--scenario", "weak_tls_version", "--out"])
         .arg(dir.path().join("x.pcapng"))
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "error: unknown scenario 'weak_tls_version' (available so far: telnet_to_pump"
+        ),
+        "{err}"
+    );
     assert!(!dir.path().join("x.pcapng").exists());
+}
+
+#[test]
+fn scenarios_are_in_the_capture_where_the_truth_says() {
+    use pumpguard_model::time::Timestamp;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("attack.pcapng");
+    let truth = sim(
+        &file,
+        &[
+            "--pumps",
+            "12",
+            "--minutes",
+            "4",
+            "--seed",
+            "5",
+            "--scenario",
+            "all",
+        ],
+    );
+    let scenarios = truth["scenarios"].as_array().expect("scenarios");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["telnet_to_pump", "ftp_upload_to_pump"]);
+    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    assert_eq!(
+        conv.lines().filter(|l| l.contains("<->")).count() as u64,
+        truth["flows"].as_u64().expect("flows")
+    );
+    // The attacker is a device of the truth, on the pump VLAN.
+    let attacker_ip = scenarios[0]["attacker"]["ip"].as_str().expect("ip");
+    assert!(
+        truth["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .any(|d| d["ip"] == attacker_ip)
+    );
+
+    for (scenario, filter, needle) in [
+        (&scenarios[0], "telnet", "cat /etc/passwd"),
+        (&scenarios[1], "ftp.request.command == \"STOR\"", "STOR"),
+    ] {
+        let rows = tshark(
+            &file,
+            &[
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                "frame.time_epoch",
+                "-e",
+                "ip.src",
+                "-e",
+                "ip.dst",
+                "-e",
+                "telnet.data",
+                "-e",
+                "ftp.request.command",
+            ],
+        );
+        assert!(!rows.is_empty(), "{filter}: nothing dissected");
+        let start: Timestamp = scenario["start"]
+            .as_str()
+            .expect("start")
+            .parse()
+            .expect("rfc3339");
+        let end: Timestamp = scenario["end"]
+            .as_str()
+            .expect("end")
+            .parse()
+            .expect("rfc3339");
+        let target_ip = scenario["target"]["ip"].as_str().expect("ip");
+        for row in rows.lines() {
+            let f: Vec<&str> = row.split('\t').collect();
+            let secs: f64 = f[0].parse().expect("epoch");
+            let t = Timestamp::from_microsecond((secs * 1e6) as i64).expect("time");
+            assert!(
+                start <= t && t <= end,
+                "{filter} at {t} outside {start}..{end}"
+            );
+            assert!(
+                f[1..3].contains(&attacker_ip) && f[1..3].contains(&target_ip),
+                "{row}"
+            );
+        }
+        assert!(rows.contains(needle), "{filter}: {rows}");
+    }
+    // The upload itself is dissected as FTP data.
+    let phs = tshark(&file, &["-q", "-z", "io,phs"]);
+    assert!(phs.contains("ftp-data"), "{phs}");
 }

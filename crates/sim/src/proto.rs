@@ -21,7 +21,10 @@ pub struct Dhcp<'a> {
     /// Offered/assigned address (server messages), requested address (client REQUEST).
     pub yiaddr: Ipv4Addr,
     pub server: Ipv4Addr,
-    pub profile: &'a Profile,
+    /// DHCP option 60.
+    pub vendor_class: &'a str,
+    /// DHCP option 55.
+    pub params: &'a [u8],
     pub hostname: &'a str,
     pub lease_s: u32,
     pub router: Ipv4Addr,
@@ -63,14 +66,10 @@ pub fn dhcp(d: &Dhcp<'_>) -> Vec<u8> {
         }
         opts.insert(DhcpOption::Hostname(d.hostname.to_owned()));
         opts.insert(DhcpOption::ClassIdentifier(
-            d.profile.vendor_class.as_bytes().to_vec(),
+            d.vendor_class.as_bytes().to_vec(),
         ));
         opts.insert(DhcpOption::ParameterRequestList(
-            d.profile
-                .params
-                .iter()
-                .map(|&c| OptionCode::from(c))
-                .collect(),
+            d.params.iter().map(|&c| OptionCode::from(c)).collect(),
         ));
     }
     let mut out = Vec::with_capacity(320);

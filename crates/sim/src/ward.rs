@@ -14,6 +14,7 @@ use crate::frame::{self, BROADCAST, Endpoint, Mac};
 use crate::profiles::{PROFILES, Profile};
 use crate::proto::{self, Dhcp};
 use crate::rng::Rng;
+use crate::scenarios::{self, Parties, Scenario, ScenarioTruth};
 use crate::sink::{Sink, SinkTotals};
 use crate::tcp::TcpConn;
 
@@ -25,11 +26,14 @@ const LEASE_S: u32 = 3_600;
 const DNS_TTL_S: u32 = 300;
 
 /// What to simulate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub pumps: u32,
     pub seed: u64,
     pub minutes: u32,
+    /// Attack scenarios, played one after another from minute 1 (they need at least
+    /// two simulated minutes; those that do not fit are left out of file and truth).
+    pub scenarios: Vec<Scenario>,
 }
 
 /// One device in the ground truth.
@@ -67,31 +71,36 @@ pub struct Truth {
     pub flows_by_protocol: std::collections::BTreeMap<&'static str, u64>,
     pub devices: Vec<Device>,
     /// Attack scenarios in the capture, each with its window, hosts and expected alert.
-    pub scenarios: Vec<serde_json::Value>,
+    pub scenarios: Vec<ScenarioTruth>,
 }
 
-fn mac_text(m: &Mac) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+use crate::scenarios::mac_text;
 
-#[derive(Debug, Clone, Copy)]
-struct Host {
+/// The compromised biomedical laptop that plays the attack scenarios.
+#[derive(Debug)]
+struct Attacker {
     mac: Mac,
     ip: Ipv4Addr,
+    joined: bool,
+}
+
+const ATTACKER_HOSTNAME: &str = "BIOMED-LT-07";
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Host {
+    pub mac: Mac,
+    pub ip: Ipv4Addr,
 }
 
 /// The fixed infrastructure of the ward's network.
 #[derive(Debug)]
-struct Plan {
+pub(crate) struct Plan {
     /// The router of the pump VLAN (Cisco HSRP virtual MAC), seen as the L2 peer of
     /// every host behind it.
-    gateway: Host,
-    dhcp: Host,
-    dns: Host,
-    servers: Vec<Host>,
+    pub gateway: Host,
+    pub dhcp: Host,
+    pub dns: Host,
+    pub servers: Vec<Host>,
 }
 
 impl Plan {
@@ -168,6 +177,10 @@ enum Event {
     Heartbeat,
     DrugLibrary,
     Renew,
+    /// The attacker joins the VLAN (index unused).
+    AttackerJoins,
+    /// Scenario number `index` of the config is played.
+    Attack,
 }
 
 /// Simulates the ward into `out` (pcapng) and returns the ground truth.
@@ -210,11 +223,64 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
     for (i, p) in pumps.iter_mut().enumerate() {
         queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
     }
+    let mut attacker = None;
+    if !config.scenarios.is_empty() {
+        let mut mac = [0xf8, 0xbc, 0x12, 0, 0, 0]; // a Dell laptop's OUI
+        mac[3..].copy_from_slice(&rng.next_u64().to_be_bytes()[..3]);
+        attacker = Some(Attacker {
+            mac,
+            ip: Ipv4Addr::new(10, 20, 9, 66),
+            joined: false,
+        });
+        // From minute 1, evenly spread over what remains (less a closing margin).
+        let first = start + 70 * NS;
+        let span = end.saturating_sub(first + 30 * NS);
+        let n = config.scenarios.len() as u64;
+        queue.push(Reverse((first - 30 * NS, Event::AttackerJoins, 0)));
+        for k in 0..config.scenarios.len() {
+            queue.push(Reverse((first + span * k as u64 / n, Event::Attack, k)));
+        }
+    }
+    let mut played = Vec::new();
     while let Some(Reverse((t, event, i))) = queue.pop() {
         if t >= end {
             break;
         }
         sink.flush_before(t)?;
+        match event {
+            Event::AttackerJoins => {
+                if let Some(a) = attacker.as_mut() {
+                    let laptop = DhcpClient {
+                        mac: a.mac,
+                        ip: a.ip,
+                        hostname: ATTACKER_HOSTNAME,
+                        vendor_class: "MSFT 5.0",
+                        params: &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252],
+                    };
+                    join(&mut sink, &plan, &laptop, rng.next_u64() as u32, t);
+                    a.joined = true;
+                }
+                continue;
+            }
+            Event::Attack => {
+                if let Some(a) = attacker.as_ref() {
+                    let target = &pumps[rng.below(pumps.len() as u64) as usize];
+                    let parties = Parties {
+                        attacker: (a.mac, a.ip, ATTACKER_HOSTNAME),
+                        target: (target.mac, target.ip, &target.hostname),
+                    };
+                    played.push(scenarios::play(
+                        &mut sink,
+                        config.scenarios[i],
+                        &parties,
+                        &mut rng,
+                        t,
+                    ));
+                }
+                continue;
+            }
+            _ => {}
+        }
         let pump = &mut pumps[i];
         match event {
             Event::Boot => {
@@ -246,15 +312,34 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 renew(&mut sink, &plan, pump, t);
                 queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
             }
+            Event::AttackerJoins | Event::Attack => {}
         }
     }
     let totals: SinkTotals = sink.finish()?;
-    Ok(truth(config, &plan, &pumps, totals))
+    let laptop = attacker.filter(|a| a.joined);
+    Ok(truth(
+        config,
+        &plan,
+        &pumps,
+        laptop.as_ref(),
+        played,
+        totals,
+    ))
+}
+
+/// A DHCP client on the pump VLAN: a pump, or another device that joins it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DhcpClient<'a> {
+    pub mac: Mac,
+    pub ip: Ipv4Addr,
+    pub hostname: &'a str,
+    pub vendor_class: &'a str,
+    pub params: &'a [u8],
 }
 
 fn dhcp_msg<'a>(
     plan: &Plan,
-    pump: &'a Pump,
+    c: &DhcpClient<'a>,
     kind: MessageType,
     xid: u32,
     ciaddr: Ipv4Addr,
@@ -262,23 +347,42 @@ fn dhcp_msg<'a>(
     Dhcp {
         kind,
         xid,
-        mac: pump.mac,
+        mac: c.mac,
         ciaddr,
-        yiaddr: pump.ip,
+        yiaddr: c.ip,
         server: plan.dhcp.ip,
-        profile: pump.profile,
-        hostname: &pump.hostname,
+        vendor_class: c.vendor_class,
+        params: c.params,
+        hostname: c.hostname,
         lease_s: LEASE_S,
         router: plan.gateway.ip,
         dns: plan.dns.ip,
     }
 }
 
-/// DHCP DISCOVER/OFFER/REQUEST/ACK (broadcast), ARP for the gateway; returns when done.
-fn boot<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
-    let xid = pump.rng.next_u64() as u32;
+impl Pump {
+    fn dhcp_client(&self) -> DhcpClient<'_> {
+        DhcpClient {
+            mac: self.mac,
+            ip: self.ip,
+            hostname: &self.hostname,
+            vendor_class: self.profile.vendor_class,
+            params: self.profile.params,
+        }
+    }
+}
+
+/// DHCP DISCOVER/OFFER/REQUEST/ACK (broadcast), then ARP for the gateway; returns when
+/// done.
+pub(crate) fn join<W: Write>(
+    sink: &mut Sink<W>,
+    plan: &Plan,
+    c: &DhcpClient<'_>,
+    xid: u32,
+    t: u64,
+) -> u64 {
     let client = Endpoint {
-        mac: pump.mac,
+        mac: c.mac,
         ip: Ipv4Addr::UNSPECIFIED,
         port: 68,
     };
@@ -307,28 +411,29 @@ fn boot<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u
         (MessageType::Ack, server, to_client, 8_000_000),
     ];
     for (kind, src, dst, dt) in msgs {
-        let payload = proto::dhcp(&dhcp_msg(plan, pump, kind, xid, none));
+        let payload = proto::dhcp(&dhcp_msg(plan, c, kind, xid, none));
         sink.emit(
             t + dt,
             frame::udp(src, dst, if src.port == 68 { 64 } else { 128 }, &payload),
         );
     }
-    pump.has_lease = true;
     let t = t + 20_000_000;
-    // ARP for the default gateway.
     sink.emit(
         t,
-        frame::arp((pump.mac, pump.ip), ([0; 6], plan.gateway.ip), false),
+        frame::arp((c.mac, c.ip), ([0; 6], plan.gateway.ip), false),
     );
     sink.emit(
         t + 400_000,
-        frame::arp(
-            (plan.gateway.mac, plan.gateway.ip),
-            (pump.mac, pump.ip),
-            true,
-        ),
+        frame::arp((plan.gateway.mac, plan.gateway.ip), (c.mac, c.ip), true),
     );
     t + 1_000_000
+}
+
+fn boot<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
+    let xid = pump.rng.next_u64() as u32;
+    let t = join(sink, plan, &pump.dhcp_client(), xid, t);
+    pump.has_lease = true;
+    t
 }
 
 /// Resolves the pump server's name when the cached answer has expired.
@@ -411,13 +516,21 @@ fn renew<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
         port: 67,
     };
     sink.flow(false, &client, &server, "dhcp");
-    let req = proto::dhcp(&dhcp_msg(plan, pump, MessageType::Request, xid, pump.ip));
+    let c = pump.dhcp_client();
+    let req = proto::dhcp(&dhcp_msg(plan, &c, MessageType::Request, xid, pump.ip));
     sink.emit(t, frame::udp(client, server, 64, &req));
-    let ack = proto::dhcp(&dhcp_msg(plan, pump, MessageType::Ack, xid, pump.ip));
+    let ack = proto::dhcp(&dhcp_msg(plan, &c, MessageType::Ack, xid, pump.ip));
     sink.emit(t + 2_000_000, frame::udp(server, client, 128, &ack));
 }
 
-fn truth(config: &Config, plan: &Plan, pumps: &[Pump], totals: SinkTotals) -> Truth {
+fn truth(
+    config: &Config,
+    plan: &Plan,
+    pumps: &[Pump],
+    attacker: Option<&Attacker>,
+    played: Vec<ScenarioTruth>,
+    totals: SinkTotals,
+) -> Truth {
     let mut devices: Vec<Device> = pumps
         .iter()
         .filter(|p| p.has_lease)
@@ -446,6 +559,20 @@ fn truth(config: &Config, plan: &Plan, pumps: &[Pump], totals: SinkTotals) -> Tr
         family: None,
         serial: None,
     };
+    if let Some(a) = attacker {
+        devices.push(Device {
+            mac: mac_text(&a.mac),
+            ip: a.ip.to_string(),
+            hostname: Some(ATTACKER_HOSTNAME.to_owned()),
+            kind: "workstation",
+            vendor: Some("Dell"),
+            model: Some("laptop (compromised: plays the attack scenarios)"),
+            firmware: None,
+            zone: "pumps",
+            family: None,
+            serial: None,
+        });
+    }
     devices.push(infra(
         &plan.gateway,
         "network",
@@ -490,6 +617,6 @@ fn truth(config: &Config, plan: &Plan, pumps: &[Pump], totals: SinkTotals) -> Tr
         udp_flows: totals.udp_flows,
         flows_by_protocol: totals.per_protocol,
         devices,
-        scenarios: Vec::new(),
+        scenarios: played,
     }
 }
