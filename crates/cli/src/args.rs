@@ -99,6 +99,9 @@ pub struct SimArgs {
     /// Simulated duration.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_080))]
     pub minutes: u32,
+    /// TCP data segments retransmitted, and out of order, per thousand (each).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(0..=200))]
+    pub tcp_anomalies: u16,
     /// Attack scenarios to include: a name (telnet_to_pump, ftp_upload_to_pump), `all` or `none`.
     #[arg(long, default_value = "none")]
     pub scenario: String,

@@ -42,6 +42,7 @@ pub fn run(args: &SimArgs) -> Result<(), Fail> {
         seed: args.seed,
         minutes: args.minutes,
         scenarios,
+        tcp_anomaly_permille: args.tcp_anomalies,
     };
     let mut truth = None;
     write_to(Some(&args.out), |w| {

@@ -68,7 +68,7 @@ fn tshark_reads_the_ward_and_agrees_with_the_truth() {
     assert_eq!(conversations, truth["flows"].as_u64().expect("flows"));
 
     let phs = tshark(&file, &["-q", "-z", "io,phs"]);
-    for proto in ["dhcp", "dns", "http", "arp", "tcp", "udp"] {
+    for proto in ["dhcp", "dns", "http", "arp", "tcp", "udp", "ntp", "syslog"] {
         assert!(
             phs.lines()
                 .any(|l| l.trim_start().starts_with(&format!("{proto} "))),
@@ -278,4 +278,59 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
     // The upload itself is dissected as FTP data.
     let phs = tshark(&file, &["-q", "-z", "io,phs"]);
     assert!(phs.contains("ftp-data"), "{phs}");
+}
+
+#[test]
+fn tcp_retransmissions_and_reordering_are_where_the_truth_counts_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("lossy.pcapng");
+    let truth = sim(
+        &file,
+        &[
+            "--pumps",
+            "20",
+            "--minutes",
+            "8",
+            "--seed",
+            "9",
+            "--tcp-anomalies",
+            "25",
+        ],
+    );
+    let retrans = truth["tcp_retransmissions"].as_u64().expect("count");
+    let ooo = truth["tcp_out_of_order"].as_u64().expect("count");
+    assert!(retrans > 0 && ooo > 0, "{retrans} {ooo}");
+    let count = |filter: &str| tshark(&file, &["-Y", filter]).lines().count() as u64;
+    assert_eq!(count("tcp.analysis.retransmission"), retrans);
+    assert_eq!(count("tcp.analysis.out_of_order"), ooo);
+    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    assert_eq!(
+        conv.lines().filter(|l| l.contains("<->")).count() as u64,
+        truth["flows"].as_u64().expect("flows")
+    );
+
+    let clean = dir.path().join("clean.pcapng");
+    let truth = sim(
+        &clean,
+        &[
+            "--pumps",
+            "20",
+            "--minutes",
+            "8",
+            "--seed",
+            "9",
+            "--tcp-anomalies",
+            "0",
+        ],
+    );
+    assert_eq!(truth["tcp_retransmissions"], 0);
+    assert_eq!(
+        tshark(
+            &clean,
+            &["-Y", "tcp.analysis.flags && !tcp.analysis.window_update"]
+        )
+        .lines()
+        .count(),
+        0
+    );
 }

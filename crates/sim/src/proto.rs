@@ -158,3 +158,49 @@ pub fn druglib_request(p: &Profile, serial: &str) -> (Vec<u8>, Vec<u8>) {
         ),
     }
 }
+
+/// Seconds from the NTP era (1900) to the Unix epoch.
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// An NTP timestamp (RFC 5905 §6) of epoch nanoseconds.
+fn ntp_time(ns: u64) -> [u8; 8] {
+    let secs = ns / 1_000_000_000 + NTP_UNIX_OFFSET;
+    let frac = ((ns % 1_000_000_000) << 32) / 1_000_000_000;
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(secs as u32).to_be_bytes());
+    out[4..].copy_from_slice(&(frac as u32).to_be_bytes());
+    out
+}
+
+/// An NTPv4 client request (mode 3) sent at `sent`, or the server's reply (mode 4,
+/// stratum 2) at `now` to a request sent at `sent`.
+pub fn ntp(reply: bool, sent: u64, now: u64) -> Vec<u8> {
+    let mut p = vec![0u8; 48];
+    if reply {
+        p[0] = 0x24; // LI 0, version 4, mode 4 (server)
+        p[1] = 2; // stratum
+        p[2] = 10; // poll 2^10
+        p[3] = 0xe9; // precision 2^-23
+        p[4..8].copy_from_slice(&0x0000_0120u32.to_be_bytes()); // root delay
+        p[8..12].copy_from_slice(&0x0000_0310u32.to_be_bytes()); // root dispersion
+        p[12..16].copy_from_slice(&[10, 10, 0, 1]); // reference id: its upstream
+        p[16..24].copy_from_slice(&ntp_time(now.saturating_sub(64_000_000_000)));
+        p[24..32].copy_from_slice(&ntp_time(sent));
+        p[32..40].copy_from_slice(&ntp_time(now - 40_000));
+        p[40..48].copy_from_slice(&ntp_time(now - 20_000));
+    } else {
+        p[0] = 0x23; // LI 0, version 4, mode 3 (client)
+        p[2] = 10;
+        p[3] = 0xe7;
+        p[40..48].copy_from_slice(&ntp_time(sent));
+    }
+    p
+}
+
+/// An RFC 5424 syslog line, facility local0 (16).
+pub fn syslog(ns: u64, host: &str, severity: u8, msgid: &str, text: &str) -> String {
+    let pri = 16 * 8 + u32::from(severity);
+    let time = jiff::Timestamp::from_nanosecond(i128::from(ns))
+        .map_or_else(|_| "-".to_owned(), |t| format!("{t:.3}"));
+    format!("<{pri}>1 {time} {host} pumpd - {msgid} - {text}")
+}

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use crate::frame::Endpoint;
 use crate::pcapng::PcapngWriter;
+use crate::rng::Rng;
 
 /// A bidirectional IP 5-tuple, ends ordered so both directions give the same key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,17 +27,50 @@ pub struct Sink<W: Write> {
     order: u64,
     flows: HashSet<FlowKey>,
     per_protocol: BTreeMap<&'static str, u64>,
+    /// Draws for TCP anomalies, and how many per thousand data segments.
+    anomaly_rng: Rng,
+    anomaly_permille: u16,
+    retransmissions: u64,
+    out_of_order: u64,
+}
+
+/// A TCP misfortune the capture should show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anomaly {
+    /// The segment is sent again after a retransmission timeout.
+    Retransmit,
+    /// The segment reaches the capture point after the next one.
+    OutOfOrder,
 }
 
 impl<W: Write> Sink<W> {
-    pub fn new(out: W) -> io::Result<Self> {
+    pub fn new(out: W, anomaly_seed: u64, anomaly_permille: u16) -> io::Result<Self> {
         Ok(Sink {
             writer: PcapngWriter::new(out)?,
             pending: BinaryHeap::new(),
             order: 0,
             flows: HashSet::new(),
             per_protocol: BTreeMap::new(),
+            anomaly_rng: Rng::new(anomaly_seed),
+            anomaly_permille,
+            retransmissions: 0,
+            out_of_order: 0,
         })
+    }
+
+    /// Whether this data segment suffers `kind` (drawn at the configured rate); counts
+    /// it for the truth when it does.
+    pub fn anomaly(&mut self, kind: Anomaly) -> bool {
+        if self.anomaly_permille == 0
+            || self.anomaly_rng.below(1_000) >= u64::from(self.anomaly_permille)
+        {
+            return false;
+        }
+        match kind {
+            Anomaly::Retransmit => self.retransmissions += 1,
+            Anomaly::OutOfOrder => self.out_of_order += 1,
+        }
+        true
     }
 
     /// Queues a frame; frames with equal times keep the order they were emitted in.
@@ -86,6 +120,8 @@ impl<W: Write> Sink<W> {
             tcp_flows: tcp,
             udp_flows: self.flows.len() as u64 - tcp,
             per_protocol: self.per_protocol,
+            tcp_retransmissions: self.retransmissions,
+            tcp_out_of_order: self.out_of_order,
         })
     }
 }
@@ -98,4 +134,6 @@ pub struct SinkTotals {
     pub tcp_flows: u64,
     pub udp_flows: u64,
     pub per_protocol: BTreeMap<&'static str, u64>,
+    pub tcp_retransmissions: u64,
+    pub tcp_out_of_order: u64,
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::frame::{self, Endpoint, Flags};
-use crate::sink::Sink;
+use crate::sink::{Anomaly, Sink};
 
 /// Maximum segment size of the simulated Wi-Fi clients.
 pub const MSS: usize = 1_400;
@@ -20,6 +20,9 @@ pub struct TcpConn {
 }
 
 const WINDOW: u16 = 64_240;
+/// Retransmission timeout of the simulated stacks (RFC 6298's 1 s minimum is often
+/// lowered to 200 ms in embedded and Linux stacks).
+const RTO: u64 = 200_000_000;
 const TTL_CLIENT: u8 = 64;
 const TTL_SERVER: u8 = 63;
 
@@ -126,6 +129,8 @@ impl TcpConn {
     }
 
     /// The client sends `data` from `t`; returns when the server's last ACK arrives.
+    /// A last segment may be lost beyond the capture point and retransmitted after
+    /// the RTO; an even, non-last segment may arrive after the next one.
     pub fn client_sends<W: Write>(&mut self, sink: &mut Sink<W>, t: u64, data: &[u8]) -> u64 {
         let mut t = t;
         let chunks: Vec<&[u8]> = data.chunks(MSS).collect();
@@ -136,22 +141,30 @@ impl TcpConn {
                 psh,
                 ..Flags::default()
             };
-            sink.emit(
-                t,
-                frame::tcp(
-                    self.client,
-                    self.server,
-                    TTL_CLIENT,
-                    self.client_seq,
-                    self.server_seq,
-                    flags,
-                    WINDOW,
-                    chunk,
-                ),
+            let segment = frame::tcp(
+                self.client,
+                self.server,
+                TTL_CLIENT,
+                self.client_seq,
+                self.server_seq,
+                flags,
+                WINDOW,
+                chunk,
             );
+            let mut ack_at = t + self.rtt;
+            if psh && sink.anomaly(Anomaly::Retransmit) {
+                sink.emit(t, segment.clone());
+                sink.emit(t + RTO, segment);
+                ack_at += RTO;
+                t += RTO;
+            } else if !psh && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
+                sink.emit(t + 45_000, segment);
+            } else {
+                sink.emit(t, segment);
+            }
             self.client_seq = self.client_seq.wrapping_add(chunk.len() as u32);
             if i % 2 == 1 || psh {
-                self.ack_from_server(sink, t + self.rtt);
+                self.ack_from_server(sink, ack_at);
             }
             t += 30_000;
         }
@@ -170,19 +183,22 @@ impl TcpConn {
                 psh,
                 ..Flags::default()
             };
-            sink.emit(
-                t,
-                frame::tcp(
-                    self.server,
-                    self.client,
-                    TTL_SERVER,
-                    self.server_seq,
-                    self.client_seq,
-                    flags,
-                    WINDOW,
-                    chunk,
-                ),
+            let segment = frame::tcp(
+                self.server,
+                self.client,
+                TTL_SERVER,
+                self.server_seq,
+                self.client_seq,
+                flags,
+                WINDOW,
+                chunk,
             );
+            // An even, non-last segment may arrive after the next one (no ACK between).
+            if !psh && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
+                sink.emit(t + 18_000, segment);
+            } else {
+                sink.emit(t, segment);
+            }
             self.server_seq = self.server_seq.wrapping_add(chunk.len() as u32);
             t += 12_000;
             if i % 2 == 1 || psh {

@@ -24,6 +24,8 @@ pub const START_S: u64 = 1_793_606_400;
 const NS: u64 = 1_000_000_000;
 const LEASE_S: u32 = 3_600;
 const DNS_TTL_S: u32 = 300;
+/// ntpd's maximum poll interval (2^10 s), where a settled client stays.
+const NTP_POLL_S: u64 = 1_024;
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,12 +36,16 @@ pub struct Config {
     /// Attack scenarios, played one after another from minute 1 (they need at least
     /// two simulated minutes; those that do not fit are left out of file and truth).
     pub scenarios: Vec<Scenario>,
+    /// TCP data segments retransmitted or out of order, per thousand (each).
+    pub tcp_anomaly_permille: u16,
 }
 
 /// One device in the ground truth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Device {
-    pub mac: String,
+    /// `None` for hosts behind the router: their frames on the captured segment carry
+    /// the router's MAC, so their own is not observable there.
+    pub mac: Option<String>,
     pub ip: String,
     pub hostname: Option<String>,
     pub kind: &'static str,
@@ -69,6 +75,11 @@ pub struct Truth {
     pub udp_flows: u64,
     /// Conversations per application protocol.
     pub flows_by_protocol: std::collections::BTreeMap<&'static str, u64>,
+    /// TCP segments sent twice (tshark: `tcp.analysis.retransmission`).
+    pub tcp_retransmissions: u64,
+    /// TCP segments that reach the capture after the next one
+    /// (tshark: `tcp.analysis.out_of_order`).
+    pub tcp_out_of_order: u64,
     pub devices: Vec<Device>,
     /// Attack scenarios in the capture, each with its window, hosts and expected alert.
     pub scenarios: Vec<ScenarioTruth>,
@@ -86,6 +97,12 @@ struct Attacker {
 
 const ATTACKER_HOSTNAME: &str = "BIOMED-LT-07";
 
+/// Whether `ip` is on the captured segment (the pump VLAN, 10.20.0.0/16).
+fn on_pump_vlan(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    o[0] == 10 && o[1] == 20
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Host {
     pub mac: Mac,
@@ -100,6 +117,8 @@ pub(crate) struct Plan {
     pub gateway: Host,
     pub dhcp: Host,
     pub dns: Host,
+    pub ntp: Host,
+    pub syslog: Host,
     pub servers: Vec<Host>,
 }
 
@@ -117,6 +136,14 @@ impl Plan {
             dns: Host {
                 mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
                 ip: Ipv4Addr::new(10, 10, 0, 53),
+            },
+            ntp: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                ip: Ipv4Addr::new(10, 10, 0, 123),
+            },
+            syslog: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                ip: Ipv4Addr::new(10, 10, 0, 14),
             },
             servers: (0..PROFILES.len())
                 .map(|i| Host {
@@ -177,6 +204,8 @@ enum Event {
     Heartbeat,
     DrugLibrary,
     Renew,
+    /// NTP poll of the hospital's time server.
+    Ntp,
     /// The attacker joins the VLAN (index unused).
     AttackerJoins,
     /// Scenario number `index` of the config is played.
@@ -218,7 +247,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
 
     let start = START_S * NS;
     let end = start + u64::from(config.minutes) * 60 * NS;
-    let mut sink = Sink::new(out)?;
+    let mut sink = Sink::new(out, rng.next_u64(), config.tcp_anomaly_permille)?;
     let mut queue: BinaryHeap<Reverse<(u64, Event, usize)>> = BinaryHeap::new();
     for (i, p) in pumps.iter_mut().enumerate() {
         queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
@@ -289,6 +318,21 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 let lib = t + pump.rng.range(5, 120) * NS;
                 queue.push(Reverse((lib, Event::DrugLibrary, i)));
                 queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
+                queue.push(Reverse((t + pump.rng.range(1, 4) * NS, Event::Ntp, i)));
+                let line = format!(
+                    "comm module started fw={} mac={}",
+                    pump.profile.firmware,
+                    mac_text(&pump.mac)
+                );
+                syslog(&mut sink, &plan, pump, t + 500_000_000, 6, "BOOT", &line);
+            }
+            Event::Ntp => {
+                ntp(&mut sink, &plan, pump, t);
+                queue.push(Reverse((
+                    t + NTP_POLL_S * NS + pump.rng.below(NS),
+                    Event::Ntp,
+                    i,
+                )));
             }
             Event::Heartbeat => {
                 heartbeat(&mut sink, &plan, pump, t);
@@ -300,7 +344,20 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 )));
             }
             Event::DrugLibrary => {
-                druglib(&mut sink, &plan, pump, t);
+                let done = druglib(&mut sink, &plan, pump, t);
+                let line = format!(
+                    "drug library {} verified and installed",
+                    pump.profile.druglib_version
+                );
+                syslog(
+                    &mut sink,
+                    &plan,
+                    pump,
+                    done + 200_000_000,
+                    5,
+                    "DRUGLIB",
+                    &line,
+                );
                 let jitter = pump.rng.below(30 * NS);
                 queue.push(Reverse((
                     t + pump.profile.druglib_s * NS + jitter,
@@ -491,7 +548,45 @@ fn heartbeat<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64)
     conn.close(sink, t + 100_000);
 }
 
-fn druglib<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
+/// NTPv4 client poll and the server's answer (RFC 5905), source port 123 as ntpd uses.
+fn ntp<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
+    let client = Endpoint {
+        mac: pump.mac,
+        ip: pump.ip,
+        port: 123,
+    };
+    let server = plan.behind(plan.ntp.ip, 123);
+    sink.flow(false, &client, &server, "ntp");
+    sink.emit(t, frame::udp(client, server, 64, &proto::ntp(false, t, t)));
+    let back = t + pump.rtt;
+    sink.emit(
+        back,
+        frame::udp(server, client, 63, &proto::ntp(true, t, back)),
+    );
+}
+
+/// An RFC 5424 syslog message to the hospital's collector (UDP 514).
+fn syslog<W: Write>(
+    sink: &mut Sink<W>,
+    plan: &Plan,
+    pump: &mut Pump,
+    t: u64,
+    severity: u8,
+    msgid: &str,
+    text: &str,
+) {
+    let client = Endpoint {
+        mac: pump.mac,
+        ip: pump.ip,
+        port: 514,
+    };
+    let server = plan.behind(plan.syslog.ip, 514);
+    sink.flow(false, &client, &server, "syslog");
+    let line = proto::syslog(t, &pump.hostname, severity, msgid, text);
+    sink.emit(t, frame::udp(client, server, 64, line.as_bytes()));
+}
+
+fn druglib<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
     let (req, head) = proto::druglib_request(pump.profile, &pump.serial);
     let mut body = head;
     let mut r = Rng::new(pump.rng.next_u64());
@@ -499,7 +594,7 @@ fn druglib<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
     let (mut conn, t) = connect(sink, plan, pump, t, app_name(pump.profile));
     let t = conn.client_sends(sink, t, &req);
     let t = conn.server_sends(sink, t + 500_000, &body);
-    conn.close(sink, t + 100_000);
+    conn.close(sink, t + 100_000)
 }
 
 /// Unicast renewal at T1 (RFC 2131 §4.4.5).
@@ -535,7 +630,7 @@ fn truth(
         .iter()
         .filter(|p| p.has_lease)
         .map(|p| Device {
-            mac: mac_text(&p.mac),
+            mac: Some(mac_text(&p.mac)),
             ip: p.ip.to_string(),
             hostname: Some(p.hostname.clone()),
             kind: "infusion_pump",
@@ -548,7 +643,7 @@ fn truth(
         })
         .collect();
     let infra = |host: &Host, kind, zone, model| Device {
-        mac: mac_text(&host.mac),
+        mac: on_pump_vlan(host.ip).then(|| mac_text(&host.mac)),
         ip: host.ip.to_string(),
         hostname: None,
         kind,
@@ -561,7 +656,7 @@ fn truth(
     };
     if let Some(a) = attacker {
         devices.push(Device {
-            mac: mac_text(&a.mac),
+            mac: Some(mac_text(&a.mac)),
             ip: a.ip.to_string(),
             hostname: Some(ATTACKER_HOSTNAME.to_owned()),
             kind: "workstation",
@@ -580,6 +675,18 @@ fn truth(
         "pump VLAN gateway",
     ));
     devices.push(infra(
+        &plan.ntp,
+        "network",
+        "infrastructure",
+        "NTP server (behind gateway)",
+    ));
+    devices.push(infra(
+        &plan.syslog,
+        "network",
+        "infrastructure",
+        "syslog collector (behind gateway)",
+    ));
+    devices.push(infra(
         &plan.dhcp,
         "network",
         "infrastructure",
@@ -594,7 +701,7 @@ fn truth(
     for (i, s) in plan.servers.iter().enumerate() {
         let p = &PROFILES[i];
         devices.push(Device {
-            mac: mac_text(&s.mac),
+            mac: None,
             ip: s.ip.to_string(),
             hostname: Some(p.server_name.to_owned()),
             kind: "pump_server",
@@ -616,6 +723,8 @@ fn truth(
         tcp_flows: totals.tcp_flows,
         udp_flows: totals.udp_flows,
         flows_by_protocol: totals.per_protocol,
+        tcp_retransmissions: totals.tcp_retransmissions,
+        tcp_out_of_order: totals.tcp_out_of_order,
         devices,
         scenarios: played,
     }
