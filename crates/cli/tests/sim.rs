@@ -209,7 +209,8 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
         .iter()
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, ["telnet_to_pump", "ftp_upload_to_pump"]);
+    assert_eq!(names.len(), 7);
+    assert_eq!(names[..2], ["telnet_to_pump", "ftp_upload_to_pump"]);
     let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
     assert_eq!(
         conv.lines().filter(|l| l.contains("<->")).count() as u64,
@@ -332,5 +333,182 @@ fn tcp_retransmissions_and_reordering_are_where_the_truth_counts_them() {
         .lines()
         .count(),
         0
+    );
+}
+
+/// Frames matching `filter` inside the scenario's window.
+fn in_window(file: &Path, scenario: &serde_json::Value, filter: &str) -> Vec<String> {
+    use pumpguard_model::time::Timestamp;
+    let epoch = |key: &str| -> String {
+        let t: Timestamp = scenario[key]
+            .as_str()
+            .expect("time")
+            .parse()
+            .expect("rfc3339");
+        format!("{}.{:09}", t.as_second(), t.subsec_nanosecond())
+    };
+    let window = format!(
+        "frame.time_epoch >= {} && frame.time_epoch <= {}",
+        epoch("start"),
+        epoch("end")
+    );
+    tshark(
+        file,
+        &[
+            "-Y",
+            &format!("({window}) && ({filter})"),
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn every_scenario_shows_in_its_window_as_the_truth_describes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("all.pcapng");
+    let args = [
+        "--pumps",
+        "15",
+        "--minutes",
+        "6",
+        "--seed",
+        "4",
+        "--scenario",
+        "all",
+        "--tcp-anomalies",
+        "0",
+    ];
+    let truth = sim(&file, &args);
+    let by_name = |name: &str| -> serde_json::Value {
+        truth["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .expect(name)
+    };
+    let ip = |s: &serde_json::Value, who: &str| s[who]["ip"].as_str().expect("ip").to_owned();
+    let mac = |s: &serde_json::Value, who: &str| s[who]["mac"].as_str().expect("mac").to_owned();
+
+    let s = by_name("pump_pivot_to_ehr");
+    let probes = in_window(
+        &file,
+        &s,
+        &format!(
+            "ip.src == {} && ip.dst == {} && tcp.flags.syn == 1",
+            ip(&s, "attacker"),
+            ip(&s, "target")
+        ),
+    );
+    assert_eq!(probes.len(), 9);
+    let resets = in_window(
+        &file,
+        &s,
+        &format!("ip.src == {} && tcp.flags.reset == 1", ip(&s, "target")),
+    );
+    assert_eq!(resets.len(), 7, "closed ports answer RST");
+
+    let s = by_name("exfiltration_to_internet");
+    let lens = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!(
+                "ip.src == {} && ip.dst == {}",
+                ip(&s, "attacker"),
+                ip(&s, "target")
+            ),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.len",
+        ],
+    );
+    let sent: u64 = lens
+        .lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .sum();
+    assert_eq!(sent, 1_500_000);
+
+    let s = by_name("rogue_device_cloned_mac");
+    assert_eq!(mac(&s, "attacker"), mac(&s, "target"), "same MAC");
+    let dhcp = in_window(
+        &file,
+        &s,
+        &format!(
+            "eth.src == {} && dhcp.option.hostname == \"raspberrypi\"",
+            mac(&s, "attacker")
+        ),
+    );
+    assert_eq!(
+        dhcp.len(),
+        2,
+        "DISCOVER and REQUEST with a Linux fingerprint"
+    );
+    let pump_dhcp = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!(
+                "eth.src == {} && dhcp.option.hostname != \"raspberrypi\"",
+                mac(&s, "target")
+            ),
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ],
+    );
+    assert!(
+        !pump_dhcp.is_empty(),
+        "the real pump's own DHCP is there too"
+    );
+
+    let s = by_name("new_unknown_device");
+    let discover = in_window(
+        &file,
+        &s,
+        &format!(
+            "eth.src == {} && dhcp.option.dhcp == 1",
+            mac(&s, "attacker")
+        ),
+    );
+    assert_eq!(discover.len(), 1);
+    assert!(mac(&s, "attacker").starts_with("dc:a6:32"));
+
+    let s = by_name("dos_on_pump_server");
+    let syns = in_window(
+        &file,
+        &s,
+        &format!(
+            "ip.src == {} && ip.dst == {} && tcp.flags.syn == 1 && tcp.flags.ack == 0",
+            ip(&s, "attacker"),
+            ip(&s, "target")
+        ),
+    );
+    assert_eq!(syns.len(), 3_000);
+
+    // Devices the scenarios bring are in the truth's device list.
+    let devices = truth["devices"].as_array().expect("devices");
+    for name in ["new_unknown_device", "rogue_device_cloned_mac"] {
+        let s = by_name(name);
+        assert!(
+            devices
+                .iter()
+                .any(|d| d["ip"] == s["attacker"]["ip"] && d["mac"] == s["attacker"]["mac"]),
+            "{name}"
+        );
+    }
+    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    assert_eq!(
+        conv.lines().filter(|l| l.contains("<->")).count() as u64,
+        truth["flows"].as_u64().expect("flows")
     );
 }

@@ -7,10 +7,12 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
-use crate::frame::{self, Endpoint, Mac};
+use crate::frame::{self, Endpoint, Flags, Mac};
+use crate::proto;
 use crate::rng::Rng;
 use crate::sink::Sink;
 use crate::tcp::TcpConn;
+use crate::ward::{DhcpClient, Plan, join};
 
 /// A scenario the simulator can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +22,39 @@ pub enum Scenario {
     TelnetToPump,
     /// Anonymous FTP upload to a pump (the LifeCare PCA exploit path).
     FtpUploadToPump,
+    /// A compromised pump scans the EHR / interface engine (half-open SYN scan).
+    PumpPivotToEhr,
+    /// A compromised pump sends 1.5 MB to a host on the internet.
+    ExfiltrationToInternet,
+    /// A device with a pump's MAC but another DHCP fingerprint joins the VLAN.
+    RogueDeviceClonedMac,
+    /// A device nobody inventoried (a Raspberry Pi) joins the pump VLAN.
+    NewUnknownDevice,
+    /// A SYN flood against a pump server.
+    DosOnPumpServer,
 }
 
 impl Scenario {
     /// Every scenario implemented so far, in the order `all` plays them.
-    pub const ALL: &'static [Scenario] = &[Scenario::TelnetToPump, Scenario::FtpUploadToPump];
+    pub const ALL: &'static [Scenario] = &[
+        Scenario::TelnetToPump,
+        Scenario::FtpUploadToPump,
+        Scenario::PumpPivotToEhr,
+        Scenario::ExfiltrationToInternet,
+        Scenario::RogueDeviceClonedMac,
+        Scenario::NewUnknownDevice,
+        Scenario::DosOnPumpServer,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::TelnetToPump => "telnet_to_pump",
             Scenario::FtpUploadToPump => "ftp_upload_to_pump",
+            Scenario::PumpPivotToEhr => "pump_pivot_to_ehr",
+            Scenario::ExfiltrationToInternet => "exfiltration_to_internet",
+            Scenario::RogueDeviceClonedMac => "rogue_device_cloned_mac",
+            Scenario::NewUnknownDevice => "new_unknown_device",
+            Scenario::DosOnPumpServer => "dos_on_pump_server",
         }
     }
 
@@ -41,7 +66,8 @@ impl Scenario {
 /// A host in a scenario's truth.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Party {
-    pub mac: String,
+    /// `None` for a host behind the router (its MAC is not on the captured segment).
+    pub mac: Option<String>,
     pub ip: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -87,7 +113,7 @@ pub(crate) struct Parties<'a> {
 impl Parties<'_> {
     fn truth(&self) -> (Party, Party) {
         let party = |(mac, ip, name): (Mac, Ipv4Addr, &str)| Party {
-            mac: mac_text(&mac),
+            mac: Some(mac_text(&mac)),
             ip: ip.to_string(),
             hostname: Some(name.to_owned()),
         };
@@ -95,8 +121,360 @@ impl Parties<'_> {
     }
 }
 
+/// Who is on stage for a scenario.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cast<'a> {
+    pub plan: &'a Plan,
+    /// The compromised biomed laptop.
+    pub laptop: (Mac, Ipv4Addr, &'a str),
+    /// The pump the scenario is about (target, compromised, or cloned).
+    pub pump: (Mac, Ipv4Addr, &'a str),
+    /// That pump's server and service port.
+    pub server: (Ipv4Addr, u16, &'a str),
+}
+
 /// Plays `scenario` from `t`; returns its truth.
 pub(crate) fn play<W: Write>(
+    sink: &mut Sink<W>,
+    scenario: Scenario,
+    cast: &Cast<'_>,
+    rng: &mut Rng,
+    t: u64,
+) -> ScenarioTruth {
+    let outcome = match scenario {
+        Scenario::TelnetToPump | Scenario::FtpUploadToPump => {
+            let parties = Parties {
+                attacker: cast.laptop,
+                target: cast.pump,
+            };
+            return laptop_to_pump(sink, scenario, &parties, rng, t);
+        }
+        Scenario::PumpPivotToEhr => pivot(sink, cast, rng, t),
+        Scenario::ExfiltrationToInternet => exfiltrate(sink, cast, rng, t),
+        Scenario::RogueDeviceClonedMac => clone_mac(sink, cast, rng, t),
+        Scenario::NewUnknownDevice => new_device(sink, cast, rng, t),
+        Scenario::DosOnPumpServer => syn_flood(sink, cast, rng, t),
+    };
+    ScenarioTruth {
+        name: scenario.name(),
+        start: rfc3339(t),
+        end: rfc3339(outcome.end),
+        ..outcome.truth
+    }
+}
+
+/// What a scenario function reports: its truth (start/end filled in by [`play`]).
+struct Outcome {
+    end: u64,
+    truth: ScenarioTruth,
+}
+
+fn party(mac: Option<Mac>, ip: Ipv4Addr, hostname: Option<&str>) -> Party {
+    Party {
+        mac: mac.map(|m| mac_text(&m)),
+        ip: ip.to_string(),
+        hostname: hostname.map(str::to_owned),
+    }
+}
+
+fn outcome(
+    end: u64,
+    attacker: Party,
+    target: Party,
+    (protocol, port, expected_alert, severity, description): (
+        &'static str,
+        u16,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
+) -> Outcome {
+    Outcome {
+        end,
+        truth: ScenarioTruth {
+            name: "",
+            start: String::new(),
+            end: String::new(),
+            attacker,
+            target,
+            protocol,
+            port,
+            expected_alert,
+            severity,
+            description,
+        },
+    }
+}
+
+fn isn(rng: &mut Rng) -> (u32, u32) {
+    (rng.next_u64() as u32, rng.next_u64() as u32)
+}
+
+/// Half-open SYN scan of the EHR from a pump: RST for closed ports, SYN/ACK (answered
+/// by the pump's RST) for open ones.
+fn pivot<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (mac, ip, name) = cast.pump;
+    let ehr = cast.plan.ehr;
+    let mut t = t;
+    let base = rng.range(40_000, 48_000) as u16;
+    let rtt = rng.range(800_000, 2_000_000);
+    let open = [445u16, 2575];
+    for (k, port) in [22u16, 80, 135, 139, 445, 1433, 2575, 3389, 5900]
+        .into_iter()
+        .enumerate()
+    {
+        let pump = Endpoint {
+            mac,
+            ip,
+            port: base + k as u16,
+        };
+        let target = cast.plan.behind(ehr.ip, port);
+        sink.flow(true, &pump, &target, "scan");
+        let seq = rng.next_u64() as u32;
+        let syn = Flags {
+            syn: true,
+            ..Flags::default()
+        };
+        sink.emit(t, frame::tcp(pump, target, 64, seq, 0, syn, 1_024, &[]));
+        if open.contains(&port) {
+            let synack = Flags {
+                syn: true,
+                ack: true,
+                ..Flags::default()
+            };
+            sink.emit(
+                t + rtt,
+                frame::tcp(
+                    target,
+                    pump,
+                    127,
+                    rng.next_u64() as u32,
+                    seq + 1,
+                    synack,
+                    64_240,
+                    &[],
+                ),
+            );
+            let rst = Flags {
+                rst: true,
+                ..Flags::default()
+            };
+            sink.emit(
+                t + rtt + 50_000,
+                frame::tcp(pump, target, 64, seq + 1, 0, rst, 0, &[]),
+            );
+        } else {
+            let rst = Flags {
+                rst: true,
+                ack: true,
+                ..Flags::default()
+            };
+            sink.emit(
+                t + rtt,
+                frame::tcp(target, pump, 127, 0, seq + 1, rst, 0, &[]),
+            );
+        }
+        t += 15_000_000;
+    }
+    outcome(
+        t,
+        party(Some(mac), ip, Some(name)),
+        party(None, ehr.ip, Some("ehr-interface-engine")),
+        (
+            "tcp",
+            2_575,
+            "pump_pivot",
+            "high",
+            "a pump SYN-scans the EHR interface engine (9 ports, 445 and 2575 open)",
+        ),
+    )
+}
+
+/// A pump uploads 1.5 MB to an internet host (TEST-NET-3 address, RFC 5737).
+fn exfiltrate<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (mac, ip, name) = cast.pump;
+    let outside = Ipv4Addr::new(203, 0, 113, 45);
+    let pump = Endpoint {
+        mac,
+        ip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let server = cast.plan.behind(outside, 4_444);
+    let (mut c, t1) = TcpConn::open(
+        sink,
+        t,
+        pump,
+        server,
+        isn(rng),
+        rng.range(40_000_000, 90_000_000),
+        "exfil",
+    );
+    let mut data = Rng::new(rng.next_u64());
+    let bytes: Vec<u8> = (0..1_500_000).map(|_| data.next_u64() as u8).collect();
+    let t2 = c.client_sends(sink, t1, &bytes);
+    let end = c.close(sink, t2 + 1_000_000);
+    outcome(
+        end,
+        party(Some(mac), ip, Some(name)),
+        party(None, outside, None),
+        (
+            "tcp",
+            4_444,
+            "pump_to_internet",
+            "critical",
+            "a pump sends 1.5 MB to an internet host on TCP 4444",
+        ),
+    )
+}
+
+/// A Raspberry Pi with a pump's MAC (the pump stays on the VLAN): a DHCP fingerprint
+/// that is not the pump's, a new address, then it talks to the pump server.
+fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (mac, pump_ip, pump_name) = cast.pump;
+    let ip = Ipv4Addr::new(10, 20, 9, 88);
+    let rogue = DhcpClient {
+        mac,
+        ip,
+        hostname: "raspberrypi",
+        vendor_class: "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835",
+        params: &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119],
+    };
+    let t1 = join(sink, cast.plan, &rogue, rng.next_u64() as u32, t);
+    let me = Endpoint {
+        mac,
+        ip,
+        port: rng.range(32_768, 60_999) as u16,
+    };
+    let server = cast.plan.behind(cast.server.0, cast.server.1);
+    let (c, t2) = TcpConn::open(
+        sink,
+        t1 + 2_000_000_000,
+        me,
+        server,
+        isn(rng),
+        1_500_000,
+        "clone",
+    );
+    let end = c.close(sink, t2 + 50_000_000);
+    outcome(
+        end,
+        party(Some(mac), ip, Some("raspberrypi")),
+        party(Some(mac), pump_ip, Some(pump_name)),
+        (
+            "dhcp",
+            67,
+            "mac_clone",
+            "high",
+            "a Linux device uses a pump's MAC with another DHCP fingerprint and address",
+        ),
+    )
+}
+
+/// A Raspberry Pi nobody inventoried joins the pump VLAN and looks around.
+fn new_device<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let mut mac = [0xdc, 0xa6, 0x32, 0, 0, 0]; // Raspberry Pi Trading
+    mac[3..].copy_from_slice(&rng.next_u64().to_be_bytes()[..3]);
+    let ip = Ipv4Addr::new(10, 20, 9, 77);
+    let pi = DhcpClient {
+        mac,
+        ip,
+        hostname: "raspberrypi",
+        vendor_class: "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835",
+        params: &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119],
+    };
+    let t1 = join(sink, cast.plan, &pi, rng.next_u64() as u32, t);
+    let me = Endpoint {
+        mac,
+        ip,
+        port: rng.range(32_768, 60_999) as u16,
+    };
+    let dns = cast.plan.behind(cast.plan.dns.ip, 53);
+    sink.flow(false, &me, &dns, "dns");
+    let id = rng.next_u64() as u16;
+    let name = "raspberrypi.local.hospital.example";
+    sink.emit(t1, frame::udp(me, dns, 64, &proto::dns(id, name, None)));
+    let end = t1 + 1_500_000;
+    sink.emit(
+        end,
+        frame::udp(
+            dns,
+            me,
+            63,
+            &proto::dns(id, name, Some((Ipv4Addr::new(10, 20, 9, 77), 60))),
+        ),
+    );
+    outcome(
+        end,
+        party(Some(mac), ip, Some("raspberrypi")),
+        party(Some(cast.plan.gateway.mac), cast.plan.gateway.ip, None),
+        (
+            "dhcp",
+            67,
+            "new_device_on_pump_segment",
+            "medium",
+            "an uninventoried Raspberry Pi joins the pump VLAN",
+        ),
+    )
+}
+
+/// 3,000 SYNs in 3 s from the laptop to a pump server; the server answers the first
+/// 200, then its backlog is full. No handshake completes.
+fn syn_flood<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (lmac, lip, lname) = cast.laptop;
+    let server = cast.plan.behind(cast.server.0, cast.server.1);
+    let mut end = t;
+    for k in 0..3_000u16 {
+        let me = Endpoint {
+            mac: lmac,
+            ip: lip,
+            port: 10_000 + k,
+        };
+        sink.flow(true, &me, &server, "dos");
+        let ts = t + u64::from(k) * 1_000_000;
+        let seq = rng.next_u64() as u32;
+        let syn = Flags {
+            syn: true,
+            ..Flags::default()
+        };
+        sink.emit(ts, frame::tcp(me, server, 64, seq, 0, syn, 1_024, &[]));
+        if k < 200 {
+            let synack = Flags {
+                syn: true,
+                ack: true,
+                ..Flags::default()
+            };
+            sink.emit(
+                ts + 1_000_000,
+                frame::tcp(
+                    server,
+                    me,
+                    63,
+                    rng.next_u64() as u32,
+                    seq + 1,
+                    synack,
+                    64_240,
+                    &[],
+                ),
+            );
+        }
+        end = ts + 1_000_000;
+    }
+    outcome(
+        end,
+        party(Some(lmac), lip, Some(lname)),
+        party(None, cast.server.0, Some(cast.server.2)),
+        (
+            "tcp",
+            cast.server.1,
+            "dos",
+            "high",
+            "a SYN flood (3,000 SYNs in 3 s) against a pump server",
+        ),
+    )
+}
+
+/// Telnet or FTP from the laptop to a pump on the same VLAN.
+fn laptop_to_pump<W: Write>(
     sink: &mut Sink<W>,
     scenario: Scenario,
     parties: &Parties<'_>,
@@ -116,11 +494,12 @@ pub(crate) fn play<W: Write>(
         port: sport,
     };
     let rtt = rng.range(300_000, 900_000);
-    let isn = |rng: &mut Rng| (rng.next_u64() as u32, rng.next_u64() as u32);
     let (attacker_party, target_party) = parties.truth();
     let end;
-    let (protocol, port, expected_alert, severity, description) = match scenario {
-        Scenario::TelnetToPump => {
+    let (protocol, port, expected_alert, severity, description) = if scenario
+        == Scenario::TelnetToPump
+    {
+        {
             let pump = Endpoint {
                 mac: pmac,
                 ip: pip,
@@ -161,7 +540,8 @@ pub(crate) fn play<W: Write>(
                 "root shell over Telnet on a pump's communication module, no password (cf. CVE-2015-3459)",
             )
         }
-        Scenario::FtpUploadToPump => {
+    } else {
+        {
             let pump = Endpoint {
                 mac: pmac,
                 ip: pip,

@@ -14,7 +14,7 @@ use crate::frame::{self, BROADCAST, Endpoint, Mac};
 use crate::profiles::{PROFILES, Profile};
 use crate::proto::{self, Dhcp};
 use crate::rng::Rng;
-use crate::scenarios::{self, Parties, Scenario, ScenarioTruth};
+use crate::scenarios::{self, Cast, Scenario, ScenarioTruth};
 use crate::sink::{Sink, SinkTotals};
 use crate::tcp::TcpConn;
 
@@ -119,6 +119,8 @@ pub(crate) struct Plan {
     pub dns: Host,
     pub ntp: Host,
     pub syslog: Host,
+    /// The EHR / HL7 interface engine (data centre, behind the router).
+    pub ehr: Host,
     pub servers: Vec<Host>,
 }
 
@@ -145,6 +147,10 @@ impl Plan {
                 mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
                 ip: Ipv4Addr::new(10, 10, 0, 14),
             },
+            ehr: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
+                ip: Ipv4Addr::new(10, 40, 0, 10),
+            },
             servers: (0..PROFILES.len())
                 .map(|i| Host {
                     mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
@@ -155,7 +161,7 @@ impl Plan {
     }
 
     /// A host behind the router, as seen from the pump segment.
-    fn behind(&self, ip: Ipv4Addr, port: u16) -> Endpoint {
+    pub(crate) fn behind(&self, ip: Ipv4Addr, port: u16) -> Endpoint {
         Endpoint {
             mac: self.gateway.mac,
             ip,
@@ -293,15 +299,21 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
             }
             Event::Attack => {
                 if let Some(a) = attacker.as_ref() {
-                    let target = &pumps[rng.below(pumps.len() as u64) as usize];
-                    let parties = Parties {
-                        attacker: (a.mac, a.ip, ATTACKER_HOSTNAME),
-                        target: (target.mac, target.ip, &target.hostname),
+                    let pump = &pumps[rng.below(pumps.len() as u64) as usize];
+                    let cast = Cast {
+                        plan: &plan,
+                        laptop: (a.mac, a.ip, ATTACKER_HOSTNAME),
+                        pump: (pump.mac, pump.ip, &pump.hostname),
+                        server: (
+                            plan.servers[pump.family].ip,
+                            pump.profile.server_port,
+                            pump.profile.server_name,
+                        ),
                     };
                     played.push(scenarios::play(
                         &mut sink,
                         config.scenarios[i],
-                        &parties,
+                        &cast,
                         &mut rng,
                         t,
                     ));
@@ -654,6 +666,27 @@ fn truth(
         family: None,
         serial: None,
     };
+    // Devices that scenarios bring onto the VLAN.
+    for s in &played {
+        if matches!(s.name, "new_unknown_device" | "rogue_device_cloned_mac") {
+            devices.push(Device {
+                mac: s.attacker.mac.clone(),
+                ip: s.attacker.ip.clone(),
+                hostname: s.attacker.hostname.clone(),
+                kind: "other",
+                vendor: Some("Raspberry Pi"),
+                model: Some(if s.name == "new_unknown_device" {
+                    "Raspberry Pi (uninventoried)"
+                } else {
+                    "Raspberry Pi (using a pump's MAC)"
+                }),
+                firmware: None,
+                zone: "pumps",
+                family: None,
+                serial: None,
+            });
+        }
+    }
     if let Some(a) = attacker {
         devices.push(Device {
             mac: Some(mac_text(&a.mac)),
@@ -685,6 +718,12 @@ fn truth(
         "network",
         "infrastructure",
         "syslog collector (behind gateway)",
+    ));
+    devices.push(infra(
+        &plan.ehr,
+        "ehr",
+        "ehr",
+        "EHR / HL7 interface engine (behind gateway)",
     ));
     devices.push(infra(
         &plan.dhcp,
