@@ -512,3 +512,60 @@ fn every_scenario_shows_in_its_window_as_the_truth_describes() {
         truth["flows"].as_u64().expect("flows")
     );
 }
+
+#[test]
+fn ndpi_classifies_the_wards_protocols_and_counts_its_flows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("ndpi.pcapng");
+    let truth = sim(
+        &file,
+        &[
+            "--pumps",
+            "15",
+            "--minutes",
+            "6",
+            "--seed",
+            "4",
+            "--scenario",
+            "all",
+        ],
+    );
+    let out = Command::new("ndpiReader")
+        .arg("-i")
+        .arg(&file)
+        .args(["-v", "1"])
+        .output()
+        .expect("ndpiReader is installed (.ci/run installs libndpi-bin)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let flows: u64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Unique flows:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Unique flows line");
+    assert_eq!(flows, truth["flows"].as_u64().expect("flows"));
+    let detected = report
+        .split("Detected protocols:")
+        .nth(1)
+        .expect("detected protocols");
+    for proto in [
+        "DNS",
+        "DHCP",
+        "HTTP",
+        "NTP",
+        "Syslog",
+        "FTP_CONTROL",
+        "Telnet",
+    ] {
+        assert!(
+            detected
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{proto} "))),
+            "nDPI did not classify {proto}:\n{detected}"
+        );
+    }
+}
