@@ -327,6 +327,11 @@ fn exfiltrate<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u
     )
 }
 
+/// How Raspberry Pi OS's dhcpcd introduces itself (options 12, 60, 55).
+const PI_HOSTNAME: &str = "raspberrypi";
+const PI_VENDOR_CLASS: &str = "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835";
+const PI_PARAMS: &[u8] = &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119];
+
 /// A Raspberry Pi with a pump's MAC (the pump stays on the VLAN): a DHCP fingerprint
 /// that is not the pump's, a new address, then it talks to the pump server.
 fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
@@ -335,9 +340,9 @@ fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u6
     let rogue = DhcpClient {
         mac,
         ip,
-        hostname: "raspberrypi",
-        vendor_class: "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835",
-        params: &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119],
+        hostname: PI_HOSTNAME,
+        vendor_class: PI_VENDOR_CLASS,
+        params: PI_PARAMS,
     };
     let t1 = join(sink, cast.plan, &rogue, rng.next_u64() as u32, t);
     let me = Endpoint {
@@ -378,9 +383,9 @@ fn new_device<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u
     let pi = DhcpClient {
         mac,
         ip,
-        hostname: "raspberrypi",
-        vendor_class: "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835",
-        params: &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119],
+        hostname: PI_HOSTNAME,
+        vendor_class: PI_VENDOR_CLASS,
+        params: PI_PARAMS,
     };
     let t1 = join(sink, cast.plan, &pi, rng.next_u64() as u32, t);
     let me = Endpoint {
