@@ -209,8 +209,19 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
         .iter()
         .map(|s| s["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names.len(), 7);
-    assert_eq!(names[..2], ["telnet_to_pump", "ftp_upload_to_pump"]);
+    assert_eq!(
+        names,
+        [
+            "telnet_to_pump",
+            "ftp_upload_to_pump",
+            "pump_pivot_to_ehr",
+            "exfiltration_to_internet",
+            "rogue_device_cloned_mac",
+            "new_unknown_device",
+            "dos_on_pump_server",
+            "druglib_push_from_unknown_host",
+        ]
+    );
     let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
     assert_eq!(
         conv.lines().filter(|l| l.contains("<->")).count() as u64,
@@ -494,6 +505,29 @@ fn every_scenario_shows_in_its_window_as_the_truth_describes() {
         ),
     );
     assert_eq!(syns.len(), 3_000);
+
+    let s = by_name("druglib_push_from_unknown_host");
+    let pushed = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!(
+                "ip.src == {} && ip.dst == {} && tcp.dstport == {}",
+                ip(&s, "attacker"),
+                ip(&s, "target"),
+                s["port"]
+            ),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.len",
+        ],
+    );
+    let bytes: u64 = pushed
+        .lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .sum();
+    assert!(bytes > 65_536, "{bytes} bytes pushed");
 
     // Devices the scenarios bring are in the truth's device list.
     let devices = truth["devices"].as_array().expect("devices");

@@ -4,7 +4,7 @@
 //! beside it. Deterministic: a seed decides every byte.
 //!
 //! This crate generates traffic; it does not read captures, store anything or know the
-//! sensor. Seven of issue 3's twelve scenarios are played (see [`Scenario`]); HL7/MLLP,
+//! sensor. Eight of issue 3's twelve scenarios are played (see [`Scenario`]); HL7/MLLP,
 //! TLS and SNMP traffic and the scenarios that need them are still to come.
 
 pub mod frame;

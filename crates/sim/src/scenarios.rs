@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::frame::{self, Endpoint, Flags, Mac};
+use crate::profiles::{Link, Profile};
 use crate::proto;
 use crate::rng::Rng;
 use crate::sink::Sink;
@@ -32,6 +33,9 @@ pub enum Scenario {
     NewUnknownDevice,
     /// A SYN flood against a pump server.
     DosOnPumpServer,
+    /// A host that is not the pump server pushes a drug library to a pump
+    /// (cf. CVE-2014-5406: libraries accepted without authentication).
+    DruglibPushFromUnknownHost,
 }
 
 impl Scenario {
@@ -44,6 +48,7 @@ impl Scenario {
         Scenario::RogueDeviceClonedMac,
         Scenario::NewUnknownDevice,
         Scenario::DosOnPumpServer,
+        Scenario::DruglibPushFromUnknownHost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +60,7 @@ impl Scenario {
             Scenario::RogueDeviceClonedMac => "rogue_device_cloned_mac",
             Scenario::NewUnknownDevice => "new_unknown_device",
             Scenario::DosOnPumpServer => "dos_on_pump_server",
+            Scenario::DruglibPushFromUnknownHost => "druglib_push_from_unknown_host",
         }
     }
 
@@ -131,6 +137,8 @@ pub(crate) struct Cast<'a> {
     pub pump: (Mac, Ipv4Addr, &'a str),
     /// That pump's server and service port.
     pub server: (Ipv4Addr, u16, &'a str),
+    /// That pump's family.
+    pub profile: &'a Profile,
 }
 
 /// Plays `scenario` from `t`; returns its truth.
@@ -154,6 +162,7 @@ pub(crate) fn play<W: Write>(
         Scenario::RogueDeviceClonedMac => clone_mac(sink, cast, rng, t),
         Scenario::NewUnknownDevice => new_device(sink, cast, rng, t),
         Scenario::DosOnPumpServer => syn_flood(sink, cast, rng, t),
+        Scenario::DruglibPushFromUnknownHost => druglib_push(sink, cast, rng, t),
     };
     ScenarioTruth {
         name: scenario.name(),
@@ -474,6 +483,74 @@ fn syn_flood<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u6
             "dos",
             "high",
             "a SYN flood (3,000 SYNs in 3 s) against a pump server",
+        ),
+    )
+}
+
+/// The laptop pushes a 64 KB "drug library" to a pump over its family's own protocol
+/// (the pump's service port), as only the pump server should.
+fn druglib_push<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (lmac, lip, lname) = cast.laptop;
+    let (pmac, pip, pname) = cast.pump;
+    let p = cast.profile;
+    sink.emit(t, frame::arp((lmac, lip), ([0; 6], pip), false));
+    sink.emit(t + 300_000, frame::arp((pmac, pip), (lmac, lip), true));
+    let laptop = Endpoint {
+        mac: lmac,
+        ip: lip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let pump = Endpoint {
+        mac: pmac,
+        ip: pip,
+        port: p.server_port,
+    };
+    let mut lib = Rng::new(rng.next_u64());
+    let body: Vec<u8> = (0..65_536).map(|_| lib.next_u64() as u8).collect();
+    let (head, reply, app): (Vec<u8>, &[u8], &'static str) = match p.link {
+        Link::Proprietary { magic } => (
+            format!("{magic} PUSHLIB version=UNSIGNED-0001 bytes={}\r\n", body.len()).into_bytes(),
+            b"OK LIB INSTALLED\r\n",
+            p.family,
+        ),
+        Link::Http => (
+            format!(
+                "PUT /api/druglibrary HTTP/1.1\r\nHost: {pip}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes(),
+            b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+            "http",
+        ),
+    };
+    let (mut c, t1) = TcpConn::open(
+        sink,
+        t + 1_000_000,
+        laptop,
+        pump,
+        isn(rng),
+        rng.range(300_000, 900_000),
+        app,
+    );
+    let mut push = head;
+    push.extend_from_slice(&body);
+    let t2 = c.client_sends(sink, t1, &push);
+    let t3 = c.server_sends(sink, t2 + 20_000_000, reply);
+    let end = c.close(sink, t3 + 1_000_000);
+    outcome(
+        end,
+        party(Some(lmac), lip, Some(lname)),
+        party(Some(pmac), pip, Some(pname)),
+        (
+            if matches!(p.link, Link::Http) {
+                "http"
+            } else {
+                "tcp"
+            },
+            p.server_port,
+            "druglib_transfer_from_unknown_host",
+            "critical",
+            "a laptop, not the pump server, pushes an unsigned drug library to a pump",
         ),
     )
 }

@@ -309,6 +309,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                             pump.profile.server_port,
                             pump.profile.server_name,
                         ),
+                        profile: pump.profile,
                     };
                     played.push(scenarios::play(
                         &mut sink,
