@@ -197,24 +197,40 @@ pub(crate) async fn import_assets(
     let (mut tx, head) = begin_write(pool).await?;
     let ids: Vec<&str> = patches.iter().map(|p| p.asset_id.as_str()).collect();
     let stored = load_assets(&mut tx, &ids).await?;
+    // Three stages run at once: a blocking thread diffs and seals batch k+2, this task
+    // binds batch k+1, SQLite's worker (or the PostgreSQL server) writes batch k. The
+    // channel holds two batches, so memory stays bounded; a refused row ends the
+    // producer, and returning drops the transaction, which rolls back.
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Result<(Vec<Asset>, Vec<Sealed>)>>(2);
+    let owned: Vec<AssetPatch> = patches.to_vec();
+    let owned_origin = origin.to_owned();
     let mut chain = Chainer::new(head, actor);
-    let mut summary = ImportSummary::default();
-    // Work out batch k+1 while the database writes batch k: hashing and JSON run on
-    // this thread and SQLite on its worker thread, so a large import takes about the
-    // longer of the two instead of their sum. The compute side yields once first so
-    // the write is always under way before it starts.
-    let mut writing: Vec<Asset> = Vec::new();
-    for (k, batch) in patches.chunks(CHUNK).enumerate() {
-        let entries = std::mem::take(&mut chain.entries);
-        let (written, next) = tokio::join!(write_batch(&mut tx, &writing, &entries), async {
-            tokio::task::yield_now().await;
-            diff_batch(batch, k * CHUNK, &stored, &mut chain, &mut summary, origin)
-        });
-        written?;
-        writing = next?;
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut summary = ImportSummary::default();
+        for (k, batch) in owned.chunks(CHUNK).enumerate() {
+            let result = diff_batch(
+                batch,
+                k * CHUNK,
+                &stored,
+                &mut chain,
+                &mut summary,
+                &owned_origin,
+            )
+            .map(|assets| (assets, std::mem::take(&mut chain.entries)));
+            let refused = result.is_err();
+            if send.blocking_send(result).is_err() || refused {
+                break;
+            }
+        }
+        (chain, summary)
+    });
+    while let Some(batch) = recv.recv().await {
+        let (assets, entries) = batch?;
+        write_batch(&mut tx, &assets, &entries).await?;
     }
-    let entries = std::mem::take(&mut chain.entries);
-    write_batch(&mut tx, &writing, &entries).await?;
+    let (mut chain, mut summary) = producer
+        .await
+        .map_err(|e| StoreError::Invalid(format!("import worker failed: {e}")))?;
     chain.record(
         "assets.import",
         format!("import:{origin}"),
