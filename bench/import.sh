@@ -18,16 +18,19 @@ cd "$ROOT"
 cargo build --release -q -p pumpguard
 BIN=$ROOT/target/release/pumpguard
 CSV=$OUT/inventory.csv
+rm -f "$OUT/sqlite.json" "$OUT/postgres.json"
 python3 bench/gen_inventory.py "$N" > "$CSV"
 
 COLUMNS="asset_id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, vendor TEXT, model TEXT,
   firmware TEXT, serial TEXT, mac TEXT, ip TEXT, location TEXT, zone TEXT, criticality TEXT"
 
+# Deleting the previous run's database (hundreds of MB) is not part of either import.
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/sqlite.json" \
+  --prepare "rm -f $OUT/ours.db* $OUT/peer.db*; sync" \
   -n pumpguard-sqlite \
-  "rm -f $OUT/ours.db*; $BIN --db sqlite://$OUT/ours.db assets import $CSV" \
+  "$BIN --db sqlite://$OUT/ours.db assets import $CSV" \
   -n sqlite3-import \
-  "rm -f $OUT/peer.db*; sqlite3 $OUT/peer.db 'PRAGMA journal_mode=WAL;' 'CREATE TABLE assets ($COLUMNS); CREATE INDEX assets_mac ON assets (mac);' '.import --csv --skip 1 $CSV assets' >/dev/null"
+  "sqlite3 $OUT/peer.db 'PRAGMA journal_mode=WAL;' 'CREATE TABLE assets ($COLUMNS); CREATE INDEX assets_mac ON assets (mac);' '.import --csv --skip 1 $CSV assets' >/dev/null"
 
 if [ "$PG" != none ]; then
   psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS pumpguard_bench" -c "CREATE DATABASE pumpguard_bench" >/dev/null
