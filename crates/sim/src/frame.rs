@@ -29,6 +29,48 @@ pub struct Flags {
     pub rst: bool,
 }
 
+impl Flags {
+    const NONE: Flags = Flags {
+        syn: false,
+        ack: false,
+        psh: false,
+        fin: false,
+        rst: false,
+    };
+    pub const SYN: Flags = Flags {
+        syn: true,
+        ..Flags::NONE
+    };
+    pub const SYN_ACK: Flags = Flags {
+        syn: true,
+        ack: true,
+        ..Flags::NONE
+    };
+    pub const ACK: Flags = Flags {
+        ack: true,
+        ..Flags::NONE
+    };
+    pub const PSH_ACK: Flags = Flags {
+        psh: true,
+        ack: true,
+        ..Flags::NONE
+    };
+    pub const FIN_ACK: Flags = Flags {
+        fin: true,
+        ack: true,
+        ..Flags::NONE
+    };
+    pub const RST: Flags = Flags {
+        rst: true,
+        ..Flags::NONE
+    };
+    pub const RST_ACK: Flags = Flags {
+        rst: true,
+        ack: true,
+        ..Flags::NONE
+    };
+}
+
 pub fn udp(src: Endpoint, dst: Endpoint, ttl: u8, payload: &[u8]) -> Vec<u8> {
     let b = PacketBuilder::ethernet2(src.mac, dst.mac)
         .ipv4(src.ip.octets(), dst.ip.octets(), ttl)

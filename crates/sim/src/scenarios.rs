@@ -240,17 +240,10 @@ fn pivot<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -
         let target = cast.plan.behind(ehr.ip, port);
         sink.flow(true, &pump, &target, "scan");
         let seq = rng.next_u64() as u32;
-        let syn = Flags {
-            syn: true,
-            ..Flags::default()
-        };
+        let syn = Flags::SYN;
         sink.emit(t, frame::tcp(pump, target, 64, seq, 0, syn, 1_024, &[]));
         if open.contains(&port) {
-            let synack = Flags {
-                syn: true,
-                ack: true,
-                ..Flags::default()
-            };
+            let synack = Flags::SYN_ACK;
             sink.emit(
                 t + rtt,
                 frame::tcp(
@@ -264,20 +257,13 @@ fn pivot<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -
                     &[],
                 ),
             );
-            let rst = Flags {
-                rst: true,
-                ..Flags::default()
-            };
+            let rst = Flags::RST;
             sink.emit(
                 t + rtt + 50_000,
                 frame::tcp(pump, target, 64, seq + 1, 0, rst, 0, &[]),
             );
         } else {
-            let rst = Flags {
-                rst: true,
-                ack: true,
-                ..Flags::default()
-            };
+            let rst = Flags::RST_ACK;
             sink.emit(
                 t + rtt,
                 frame::tcp(target, pump, 127, 0, seq + 1, rst, 0, &[]),
@@ -372,7 +358,7 @@ fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u6
     let end = c.close(sink, t2 + 50_000_000);
     outcome(
         end,
-        party(Some(mac), ip, Some("raspberrypi")),
+        party(Some(mac), ip, Some(PI_HOSTNAME)),
         party(Some(mac), pump_ip, Some(pump_name)),
         (
             "dhcp",
@@ -419,7 +405,7 @@ fn new_device<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u
     );
     outcome(
         end,
-        party(Some(mac), ip, Some("raspberrypi")),
+        party(Some(mac), ip, Some(PI_HOSTNAME)),
         party(Some(cast.plan.gateway.mac), cast.plan.gateway.ip, None),
         (
             "dhcp",
@@ -446,17 +432,10 @@ fn syn_flood<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u6
         sink.flow(true, &me, &server, "dos");
         let ts = t + u64::from(k) * 1_000_000;
         let seq = rng.next_u64() as u32;
-        let syn = Flags {
-            syn: true,
-            ..Flags::default()
-        };
+        let syn = Flags::SYN;
         sink.emit(ts, frame::tcp(me, server, 64, seq, 0, syn, 1_024, &[]));
         if k < 200 {
-            let synack = Flags {
-                syn: true,
-                ack: true,
-                ..Flags::default()
-            };
+            let synack = Flags::SYN_ACK;
             sink.emit(
                 ts + 1_000_000,
                 frame::tcp(

@@ -94,19 +94,17 @@ impl<W: Write> Sink<W> {
     }
 
     /// Records a conversation, as tshark's `conv,tcp`/`conv,udp` will count it, under
-    /// an application protocol name. Returns whether it was new.
-    pub fn flow(&mut self, tcp: bool, x: &Endpoint, y: &Endpoint, app: &'static str) -> bool {
+    /// an application protocol name (the first name a conversation is seen under).
+    pub fn flow(&mut self, tcp: bool, x: &Endpoint, y: &Endpoint, app: &'static str) {
         let (a, b) = ((x.ip, x.port), (y.ip, y.port));
         let key = FlowKey {
             proto: if tcp { 6 } else { 17 },
             a: a.min(b),
             b: a.max(b),
         };
-        let new = self.flows.insert(key);
-        if new {
+        if self.flows.insert(key) {
             *self.per_protocol.entry(app).or_default() += 1;
         }
-        new
     }
 
     pub fn finish(mut self) -> io::Result<SinkTotals> {

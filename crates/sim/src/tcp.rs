@@ -26,6 +26,13 @@ const RTO: u64 = 200_000_000;
 const TTL_CLIENT: u8 = 64;
 const TTL_SERVER: u8 = 63;
 
+/// Which end sends a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Client,
+    Server,
+}
+
 impl TcpConn {
     /// Opens a connection at `t`; returns when the client's ACK is on the wire.
     pub fn open<W: Write>(
@@ -38,94 +45,51 @@ impl TcpConn {
         app: &'static str,
     ) -> (TcpConn, u64) {
         sink.flow(true, &client, &server, app);
-        let c = TcpConn {
+        let mut c = TcpConn {
             client,
             server,
             client_seq: isn.0,
             server_seq: isn.1,
             rtt,
         };
-        let syn = Flags {
-            syn: true,
-            ..Flags::default()
-        };
-        sink.emit(
-            t,
-            frame::tcp(
-                client,
-                server,
-                TTL_CLIENT,
-                c.client_seq,
-                0,
-                syn,
-                WINDOW,
-                &[],
-            ),
-        );
-        let synack = Flags {
-            syn: true,
-            ack: true,
-            ..Flags::default()
-        };
-        sink.emit(
-            t + rtt,
-            frame::tcp(
-                server,
-                client,
-                TTL_SERVER,
-                c.server_seq,
-                c.client_seq + 1,
-                synack,
-                WINDOW,
-                &[],
-            ),
-        );
-        let mut c = c;
-        c.client_seq += 1;
-        c.server_seq += 1;
+        sink.emit(t, c.segment(From::Client, Flags::SYN, &[]));
+        c.client_seq = c.client_seq.wrapping_add(1);
+        sink.emit(t + rtt, c.segment(From::Server, Flags::SYN_ACK, &[]));
+        c.server_seq = c.server_seq.wrapping_add(1);
         let t = t + rtt + 20_000;
-        c.ack_from_client(sink, t);
+        sink.emit(t, c.segment(From::Client, Flags::ACK, &[]));
         (c, t)
     }
 
-    fn ack_from_client<W: Write>(&self, sink: &mut Sink<W>, t: u64) {
-        let ack = Flags {
-            ack: true,
-            ..Flags::default()
-        };
-        sink.emit(
-            t,
-            frame::tcp(
+    /// A segment from one end, carrying that end's sequence number and acknowledging
+    /// everything the other end has sent.
+    fn segment(&self, from: From, flags: Flags, payload: &[u8]) -> Vec<u8> {
+        match from {
+            From::Client => frame::tcp(
                 self.client,
                 self.server,
                 TTL_CLIENT,
                 self.client_seq,
                 self.server_seq,
-                ack,
+                flags,
                 WINDOW,
-                &[],
+                payload,
             ),
-        );
-    }
-
-    fn ack_from_server<W: Write>(&self, sink: &mut Sink<W>, t: u64) {
-        let ack = Flags {
-            ack: true,
-            ..Flags::default()
-        };
-        sink.emit(
-            t,
-            frame::tcp(
+            From::Server => frame::tcp(
                 self.server,
                 self.client,
                 TTL_SERVER,
                 self.server_seq,
                 self.client_seq,
-                ack,
+                flags,
                 WINDOW,
-                &[],
+                payload,
             ),
-        );
+        }
+    }
+
+    fn data_flags(last: bool) -> Flags {
+        if last { Flags::PSH_ACK } else { Flags::ACK }
     }
 
     /// The client sends `data` from `t`; returns when the server's last ACK arrives.
@@ -135,36 +99,22 @@ impl TcpConn {
         let mut t = t;
         let chunks: Vec<&[u8]> = data.chunks(MSS).collect();
         for (i, chunk) in chunks.iter().enumerate() {
-            let psh = i + 1 == chunks.len();
-            let flags = Flags {
-                ack: true,
-                psh,
-                ..Flags::default()
-            };
-            let segment = frame::tcp(
-                self.client,
-                self.server,
-                TTL_CLIENT,
-                self.client_seq,
-                self.server_seq,
-                flags,
-                WINDOW,
-                chunk,
-            );
+            let last = i + 1 == chunks.len();
+            let segment = self.segment(From::Client, Self::data_flags(last), chunk);
             let mut ack_at = t + self.rtt;
-            if psh && sink.anomaly(Anomaly::Retransmit) {
+            if last && sink.anomaly(Anomaly::Retransmit) {
                 sink.emit(t, segment.clone());
                 sink.emit(t + RTO, segment);
                 ack_at += RTO;
                 t += RTO;
-            } else if !psh && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
+            } else if !last && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
                 sink.emit(t + 45_000, segment);
             } else {
                 sink.emit(t, segment);
             }
             self.client_seq = self.client_seq.wrapping_add(chunk.len() as u32);
-            if i % 2 == 1 || psh {
-                self.ack_from_server(sink, ack_at);
+            if i % 2 == 1 || last {
+                sink.emit(ack_at, self.segment(From::Server, Flags::ACK, &[]));
             }
             t += 30_000;
         }
@@ -172,37 +122,23 @@ impl TcpConn {
     }
 
     /// The server sends `data` starting `t` (as seen at the capture point); returns
-    /// when the client's last ACK leaves.
+    /// when the client's last ACK leaves. An even, non-last segment may arrive after
+    /// the next one (no ACK between them).
     pub fn server_sends<W: Write>(&mut self, sink: &mut Sink<W>, t: u64, data: &[u8]) -> u64 {
         let mut t = t;
         let chunks: Vec<&[u8]> = data.chunks(MSS).collect();
         for (i, chunk) in chunks.iter().enumerate() {
-            let psh = i + 1 == chunks.len();
-            let flags = Flags {
-                ack: true,
-                psh,
-                ..Flags::default()
-            };
-            let segment = frame::tcp(
-                self.server,
-                self.client,
-                TTL_SERVER,
-                self.server_seq,
-                self.client_seq,
-                flags,
-                WINDOW,
-                chunk,
-            );
-            // An even, non-last segment may arrive after the next one (no ACK between).
-            if !psh && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
+            let last = i + 1 == chunks.len();
+            let segment = self.segment(From::Server, Self::data_flags(last), chunk);
+            if !last && i % 2 == 0 && sink.anomaly(Anomaly::OutOfOrder) {
                 sink.emit(t + 18_000, segment);
             } else {
                 sink.emit(t, segment);
             }
             self.server_seq = self.server_seq.wrapping_add(chunk.len() as u32);
             t += 12_000;
-            if i % 2 == 1 || psh {
-                self.ack_from_client(sink, t);
+            if i % 2 == 1 || last {
+                sink.emit(t, self.segment(From::Client, Flags::ACK, &[]));
                 t += 2_000;
             }
         }
@@ -211,41 +147,15 @@ impl TcpConn {
 
     /// The client closes at `t`; returns when the last ACK leaves.
     pub fn close<W: Write>(mut self, sink: &mut Sink<W>, t: u64) -> u64 {
-        let finack = Flags {
-            fin: true,
-            ack: true,
-            ..Flags::default()
-        };
-        sink.emit(
-            t,
-            frame::tcp(
-                self.client,
-                self.server,
-                TTL_CLIENT,
-                self.client_seq,
-                self.server_seq,
-                finack,
-                WINDOW,
-                &[],
-            ),
-        );
+        sink.emit(t, self.segment(From::Client, Flags::FIN_ACK, &[]));
         self.client_seq = self.client_seq.wrapping_add(1);
         sink.emit(
             t + self.rtt,
-            frame::tcp(
-                self.server,
-                self.client,
-                TTL_SERVER,
-                self.server_seq,
-                self.client_seq,
-                finack,
-                WINDOW,
-                &[],
-            ),
+            self.segment(From::Server, Flags::FIN_ACK, &[]),
         );
         self.server_seq = self.server_seq.wrapping_add(1);
         let t = t + self.rtt + 15_000;
-        self.ack_from_client(sink, t);
+        sink.emit(t, self.segment(From::Client, Flags::ACK, &[]));
         t
     }
 }
