@@ -237,7 +237,7 @@ fn pivot<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -
             ip,
             port: base + k as u16,
         };
-        let target = cast.plan.behind(ehr.ip, port);
+        let target = cast.plan.behind(ehr, port);
         sink.flow(true, &pump, &target, "scan");
         let seq = rng.next_u64() as u32;
         let syn = Flags::SYN;
@@ -274,7 +274,7 @@ fn pivot<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -
     outcome(
         t,
         party(Some(mac), ip, Some(name)),
-        party(None, ehr.ip, Some("ehr-interface-engine")),
+        party(None, ehr, Some("ehr-interface-engine")),
         (
             "tcp",
             2_575,
@@ -388,7 +388,7 @@ fn new_device<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u
         ip,
         port: rng.range(32_768, 60_999) as u16,
     };
-    let dns = cast.plan.behind(cast.plan.dns.ip, 53);
+    let dns = cast.plan.behind(cast.plan.dns, 53);
     sink.flow(false, &me, &dns, "dns");
     let id = rng.next_u64() as u16;
     let name = "raspberrypi.local.hospital.example";

@@ -67,7 +67,7 @@ pub struct Truth {
     pub pumps: u32,
     pub minutes: u32,
     /// RFC 3339 start of the capture.
-    pub start: &'static str,
+    pub start: String,
     pub packets: u64,
     /// Bidirectional IP 5-tuple conversations (what tshark's conv,tcp + conv,udp count).
     pub flows: u64,
@@ -97,31 +97,27 @@ struct Attacker {
 
 const ATTACKER_HOSTNAME: &str = "BIOMED-LT-07";
 
-/// Whether `ip` is on the captured segment (the pump VLAN, 10.20.0.0/16).
-fn on_pump_vlan(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    o[0] == 10 && o[1] == 20
-}
-
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Host {
     pub mac: Mac,
     pub ip: Ipv4Addr,
 }
 
-/// The fixed infrastructure of the ward's network.
+/// The fixed infrastructure of the ward's network. Hosts on the captured segment (the
+/// pump VLAN) have a MAC; hosts behind the router are only addresses, since every
+/// frame to or from them carries the router's MAC there.
 #[derive(Debug)]
 pub(crate) struct Plan {
-    /// The router of the pump VLAN (Cisco HSRP virtual MAC), seen as the L2 peer of
-    /// every host behind it.
+    /// The router of the pump VLAN (Cisco HSRP virtual MAC).
     pub gateway: Host,
     pub dhcp: Host,
-    pub dns: Host,
-    pub ntp: Host,
-    pub syslog: Host,
-    /// The EHR / HL7 interface engine (data centre, behind the router).
-    pub ehr: Host,
-    pub servers: Vec<Host>,
+    pub dns: Ipv4Addr,
+    pub ntp: Ipv4Addr,
+    pub syslog: Ipv4Addr,
+    /// The EHR / HL7 interface engine (data centre).
+    pub ehr: Ipv4Addr,
+    /// One pump server per family, in [`PROFILES`] order.
+    pub servers: Vec<Ipv4Addr>,
 }
 
 impl Plan {
@@ -135,27 +131,12 @@ impl Plan {
                 mac: [0x02, 0x50, 0x47, 0x00, 0x00, 0x02],
                 ip: Ipv4Addr::new(10, 20, 0, 2),
             },
-            dns: Host {
-                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
-                ip: Ipv4Addr::new(10, 10, 0, 53),
-            },
-            ntp: Host {
-                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
-                ip: Ipv4Addr::new(10, 10, 0, 123),
-            },
-            syslog: Host {
-                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
-                ip: Ipv4Addr::new(10, 10, 0, 14),
-            },
-            ehr: Host {
-                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
-                ip: Ipv4Addr::new(10, 40, 0, 10),
-            },
+            dns: Ipv4Addr::new(10, 10, 0, 53),
+            ntp: Ipv4Addr::new(10, 10, 0, 123),
+            syslog: Ipv4Addr::new(10, 10, 0, 14),
+            ehr: Ipv4Addr::new(10, 40, 0, 10),
             servers: (0..PROFILES.len())
-                .map(|i| Host {
-                    mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
-                    ip: Ipv4Addr::new(10, 30, 0, 10 + i as u8),
-                })
+                .map(|i| Ipv4Addr::new(10, 30, 0, 10 + i as u8))
                 .collect(),
         }
     }
@@ -305,7 +286,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                         laptop: (a.mac, a.ip, ATTACKER_HOSTNAME),
                         pump: (pump.mac, pump.ip, &pump.hostname),
                         server: (
-                            plan.servers[pump.family].ip,
+                            plan.servers[pump.family],
                             pump.profile.server_port,
                             pump.profile.server_name,
                         ),
@@ -426,7 +407,7 @@ fn dhcp_msg<'a>(
         hostname: c.hostname,
         lease_s: LEASE_S,
         router: plan.gateway.ip,
-        dns: plan.dns.ip,
+        dns: plan.dns,
     }
 }
 
@@ -512,7 +493,7 @@ fn resolve<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -
         return t;
     }
     let client = pump.endpoint();
-    let server = plan.behind(plan.dns.ip, 53);
+    let server = plan.behind(plan.dns, 53);
     sink.flow(false, &client, &server, "dns");
     let id = pump.rng.next_u64() as u16;
     let name = pump.profile.server_name;
@@ -520,7 +501,7 @@ fn resolve<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -
         t,
         frame::udp(client, server, 64, &proto::dns(id, name, None)),
     );
-    let answer = Some((plan.servers[pump.family].ip, DNS_TTL_S));
+    let answer = Some((plan.servers[pump.family], DNS_TTL_S));
     let t = t + pump.rtt + 300_000;
     sink.emit(
         t,
@@ -539,7 +520,7 @@ fn connect<W: Write>(
 ) -> (TcpConn, u64) {
     let t = resolve(sink, plan, pump, t);
     let client = pump.endpoint();
-    let server = plan.behind(plan.servers[pump.family].ip, pump.profile.server_port);
+    let server = plan.behind(plan.servers[pump.family], pump.profile.server_port);
     let isn = (pump.rng.next_u64() as u32, pump.rng.next_u64() as u32);
     TcpConn::open(sink, t, client, server, isn, pump.rtt, app)
 }
@@ -568,7 +549,7 @@ fn ntp<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
         ip: pump.ip,
         port: 123,
     };
-    let server = plan.behind(plan.ntp.ip, 123);
+    let server = plan.behind(plan.ntp, 123);
     sink.flow(false, &client, &server, "ntp");
     sink.emit(t, frame::udp(client, server, 64, &proto::ntp(false, t, t)));
     let back = t + pump.rtt;
@@ -593,7 +574,7 @@ fn syslog<W: Write>(
         ip: pump.ip,
         port: 514,
     };
-    let server = plan.behind(plan.syslog.ip, 514);
+    let server = plan.behind(plan.syslog, 514);
     sink.flow(false, &client, &server, "syslog");
     let line = proto::syslog(t, &pump.hostname, severity, msgid, text);
     sink.emit(t, frame::udp(client, server, 64, line.as_bytes()));
@@ -655,9 +636,9 @@ fn truth(
             serial: Some(p.serial.clone()),
         })
         .collect();
-    let infra = |host: &Host, kind, zone, model| Device {
-        mac: on_pump_vlan(host.ip).then(|| mac_text(&host.mac)),
-        ip: host.ip.to_string(),
+    let infra = |mac: Option<&Mac>, ip: Ipv4Addr, kind, zone, model| Device {
+        mac: mac.map(mac_text),
+        ip: ip.to_string(),
         hostname: None,
         kind,
         vendor: None,
@@ -702,47 +683,55 @@ fn truth(
             serial: None,
         });
     }
-    devices.push(infra(
-        &plan.gateway,
-        "network",
-        "infrastructure",
-        "pump VLAN gateway",
-    ));
-    devices.push(infra(
-        &plan.ntp,
-        "network",
-        "infrastructure",
-        "NTP server (behind gateway)",
-    ));
-    devices.push(infra(
-        &plan.syslog,
-        "network",
-        "infrastructure",
-        "syslog collector (behind gateway)",
-    ));
-    devices.push(infra(
-        &plan.ehr,
-        "ehr",
-        "ehr",
-        "EHR / HL7 interface engine (behind gateway)",
-    ));
-    devices.push(infra(
-        &plan.dhcp,
-        "network",
-        "infrastructure",
-        "DHCP server",
-    ));
-    devices.push(infra(
-        &plan.dns,
-        "network",
-        "infrastructure",
-        "DNS resolver (behind gateway)",
-    ));
-    for (i, s) in plan.servers.iter().enumerate() {
-        let p = &PROFILES[i];
+    let (g, d) = (&plan.gateway, &plan.dhcp);
+    devices.extend([
+        infra(
+            Some(&g.mac),
+            g.ip,
+            "network",
+            "infrastructure",
+            "pump VLAN gateway",
+        ),
+        infra(
+            Some(&d.mac),
+            d.ip,
+            "network",
+            "infrastructure",
+            "DHCP server",
+        ),
+        infra(
+            None,
+            plan.dns,
+            "network",
+            "infrastructure",
+            "DNS resolver (behind gateway)",
+        ),
+        infra(
+            None,
+            plan.ntp,
+            "network",
+            "infrastructure",
+            "NTP server (behind gateway)",
+        ),
+        infra(
+            None,
+            plan.syslog,
+            "network",
+            "infrastructure",
+            "syslog collector (behind gateway)",
+        ),
+        infra(
+            None,
+            plan.ehr,
+            "ehr",
+            "ehr",
+            "EHR / HL7 interface engine (behind gateway)",
+        ),
+    ]);
+    for (ip, p) in plan.servers.iter().zip(&PROFILES) {
         devices.push(Device {
             mac: None,
-            ip: s.ip.to_string(),
+            ip: ip.to_string(),
             hostname: Some(p.server_name.to_owned()),
             kind: "pump_server",
             vendor: Some(p.vendor),
@@ -757,7 +746,7 @@ fn truth(
         seed: config.seed,
         pumps: config.pumps,
         minutes: config.minutes,
-        start: "2026-11-02T08:00:00Z",
+        start: scenarios::rfc3339(START_S * NS),
         packets: totals.packets,
         flows: totals.flows,
         tcp_flows: totals.tcp_flows,
