@@ -48,6 +48,13 @@ fn tshark(file: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// tshark's TCP and UDP conversations are exactly the truth's flows.
+fn assert_conversations_are_the_truths_flows(file: &Path, truth: &serde_json::Value) {
+    let conv = tshark(file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    let conversations = conv.lines().filter(|l| l.contains("<->")).count() as u64;
+    assert_eq!(conversations, truth["flows"].as_u64().expect("flows"));
+}
+
 #[test]
 fn tshark_reads_the_ward_and_agrees_with_the_truth() {
     let dir = tempfile::tempdir().expect("dir");
@@ -63,9 +70,7 @@ fn tshark_reads_the_ward_and_agrees_with_the_truth() {
         .expect("io,stat frame count");
     assert_eq!(frames, truth["packets"].as_u64().expect("packets"));
 
-    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
-    let conversations = conv.lines().filter(|l| l.contains("<->")).count() as u64;
-    assert_eq!(conversations, truth["flows"].as_u64().expect("flows"));
+    assert_conversations_are_the_truths_flows(&file, &truth);
 
     let phs = tshark(&file, &["-q", "-z", "io,phs"]);
     for proto in ["dhcp", "dns", "http", "arp", "tcp", "udp", "ntp", "syslog"] {
@@ -222,11 +227,7 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
             "druglib_push_from_unknown_host",
         ]
     );
-    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
-    assert_eq!(
-        conv.lines().filter(|l| l.contains("<->")).count() as u64,
-        truth["flows"].as_u64().expect("flows")
-    );
+    assert_conversations_are_the_truths_flows(&file, &truth);
     // The attacker is a device of the truth, on the pump VLAN.
     let attacker_ip = scenarios[0]["attacker"]["ip"].as_str().expect("ip");
     assert!(
@@ -315,11 +316,7 @@ fn tcp_retransmissions_and_reordering_are_where_the_truth_counts_them() {
     let count = |filter: &str| tshark(&file, &["-Y", filter]).lines().count() as u64;
     assert_eq!(count("tcp.analysis.retransmission"), retrans);
     assert_eq!(count("tcp.analysis.out_of_order"), ooo);
-    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
-    assert_eq!(
-        conv.lines().filter(|l| l.contains("<->")).count() as u64,
-        truth["flows"].as_u64().expect("flows")
-    );
+    assert_conversations_are_the_truths_flows(&file, &truth);
 
     let clean = dir.path().join("clean.pcapng");
     let truth = sim(
@@ -540,11 +537,7 @@ fn every_scenario_shows_in_its_window_as_the_truth_describes() {
             "{name}"
         );
     }
-    let conv = tshark(&file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
-    assert_eq!(
-        conv.lines().filter(|l| l.contains("<->")).count() as u64,
-        truth["flows"].as_u64().expect("flows")
-    );
+    assert_conversations_are_the_truths_flows(&file, &truth);
 }
 
 #[test]
