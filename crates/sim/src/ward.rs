@@ -276,7 +276,6 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                     join(&mut sink, &plan, &laptop, rng.next_u64() as u32, t);
                     a.joined = true;
                 }
-                continue;
             }
             Event::Attack => {
                 if let Some(a) = attacker.as_ref() {
@@ -300,70 +299,16 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                         t,
                     ));
                 }
-                continue;
             }
-            _ => {}
-        }
-        let pump = &mut pumps[i];
-        match event {
-            Event::Boot => {
-                let t = boot(&mut sink, &plan, pump, t);
-                queue.push(Reverse((t + pump.rng.below(2 * NS), Event::Heartbeat, i)));
-                let lib = t + pump.rng.range(5, 120) * NS;
-                queue.push(Reverse((lib, Event::DrugLibrary, i)));
-                queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
-                queue.push(Reverse((t + pump.rng.range(1, 4) * NS, Event::Ntp, i)));
-                let line = format!(
-                    "comm module started fw={} mac={}",
-                    pump.profile.firmware,
-                    mac_text(&pump.mac)
-                );
-                syslog(&mut sink, &plan, pump, t + 500_000_000, 6, "BOOT", &line);
-            }
-            Event::Ntp => {
-                ntp(&mut sink, &plan, pump, t);
-                queue.push(Reverse((
-                    t + NTP_POLL_S * NS + pump.rng.below(NS),
-                    Event::Ntp,
-                    i,
-                )));
-            }
-            Event::Heartbeat => {
-                heartbeat(&mut sink, &plan, pump, t);
-                let jitter = pump.rng.below(2 * NS);
-                queue.push(Reverse((
-                    t + pump.profile.heartbeat_s * NS + jitter,
-                    Event::Heartbeat,
-                    i,
-                )));
-            }
-            Event::DrugLibrary => {
-                let done = druglib(&mut sink, &plan, pump, t);
-                let line = format!(
-                    "drug library {} verified and installed",
-                    pump.profile.druglib_version
-                );
-                syslog(
-                    &mut sink,
-                    &plan,
-                    pump,
-                    done + 200_000_000,
-                    5,
-                    "DRUGLIB",
-                    &line,
-                );
-                let jitter = pump.rng.below(30 * NS);
-                queue.push(Reverse((
-                    t + pump.profile.druglib_s * NS + jitter,
-                    Event::DrugLibrary,
-                    i,
-                )));
-            }
-            Event::Renew => {
-                renew(&mut sink, &plan, pump, t);
-                queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
-            }
-            Event::AttackerJoins | Event::Attack => {}
+            pump_event => on_pump_event(
+                &mut sink,
+                &plan,
+                &mut pumps[i],
+                i,
+                pump_event,
+                t,
+                &mut queue,
+            ),
         }
     }
     let totals: SinkTotals = sink.finish()?;
@@ -376,6 +321,70 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
         played,
         totals,
     ))
+}
+
+/// What a pump does at one of its events, and when it does it next.
+fn on_pump_event<W: Write>(
+    sink: &mut Sink<W>,
+    plan: &Plan,
+    pump: &mut Pump,
+    i: usize,
+    event: Event,
+    t: u64,
+    queue: &mut BinaryHeap<Reverse<(u64, Event, usize)>>,
+) {
+    match event {
+        Event::Boot => {
+            let t = boot(sink, plan, pump, t);
+            queue.push(Reverse((t + pump.rng.below(2 * NS), Event::Heartbeat, i)));
+            let lib = t + pump.rng.range(5, 120) * NS;
+            queue.push(Reverse((lib, Event::DrugLibrary, i)));
+            queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
+            queue.push(Reverse((t + pump.rng.range(1, 4) * NS, Event::Ntp, i)));
+            let line = format!(
+                "comm module started fw={} mac={}",
+                pump.profile.firmware,
+                mac_text(&pump.mac)
+            );
+            syslog(sink, plan, pump, t + 500_000_000, 6, "BOOT", &line);
+        }
+        Event::Ntp => {
+            ntp(sink, plan, pump, t);
+            queue.push(Reverse((
+                t + NTP_POLL_S * NS + pump.rng.below(NS),
+                Event::Ntp,
+                i,
+            )));
+        }
+        Event::Heartbeat => {
+            heartbeat(sink, plan, pump, t);
+            let jitter = pump.rng.below(2 * NS);
+            queue.push(Reverse((
+                t + pump.profile.heartbeat_s * NS + jitter,
+                Event::Heartbeat,
+                i,
+            )));
+        }
+        Event::DrugLibrary => {
+            let done = druglib(sink, plan, pump, t);
+            let line = format!(
+                "drug library {} verified and installed",
+                pump.profile.druglib_version
+            );
+            syslog(sink, plan, pump, done + 200_000_000, 5, "DRUGLIB", &line);
+            let jitter = pump.rng.below(30 * NS);
+            queue.push(Reverse((
+                t + pump.profile.druglib_s * NS + jitter,
+                Event::DrugLibrary,
+                i,
+            )));
+        }
+        Event::Renew => {
+            renew(sink, plan, pump, t);
+            queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
+        }
+        Event::AttackerJoins | Event::Attack => {}
+    }
 }
 
 /// A DHCP client on the pump VLAN: a pump, or another device that joins it.
