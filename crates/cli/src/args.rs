@@ -80,6 +80,9 @@ pub enum Command {
     /// The tamper-evident audit trail: verify and export.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// HL7 v2 / IHE PCD messages: read values by terser path, validate against the profiles.
+    #[command(subcommand)]
+    Hl7(Hl7Cmd),
     /// Simulate a hospital ward of infusion pumps into a pcapng capture, with its ground
     /// truth in FILE.truth.json beside it.
     Sim(SimArgs),
@@ -216,4 +219,32 @@ pub enum AuditCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Hl7Cmd {
+    /// Print the values at terser paths (MSH-9, RXG-4-2, PID-3(2)-1, OBX(3)-5…), one line per
+    /// message, tab-separated in path order. Tab, CR, LF and backslash in values are written
+    /// as \t, \r, \n and \\ so that each message stays on one line.
+    Get {
+        /// HL7 file, or an MLLP-framed capture of frames; '-' reads standard input.
+        file: PathBuf,
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// Check structure and IHE PCD profile rules; one line per problem
+    /// (FILE:LINE: message N: PATH: severity: text). Exit 2 when any error is found.
+    Validate {
+        /// HL7 files or MLLP-framed captures; '-' reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ProblemFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProblemFormat {
+    Text,
+    Json,
 }

@@ -5,6 +5,7 @@ mod args;
 mod assets;
 mod audit;
 mod fail;
+mod hl7;
 mod output;
 mod sim;
 
@@ -38,6 +39,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
     match cli.command {
         Command::Assets(cmd) => assets::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Hl7(cmd) => hl7::run(cmd),
         Command::Sim(args) => sim::run(&args),
     }
 }

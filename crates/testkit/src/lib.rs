@@ -160,6 +160,25 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// The third-party test data folder (`../shared/data` beside the repository), from
+/// `PUMPGUARD_SHARED_DATA` or found by walking up from this crate. Tests that check
+/// against it fail when it is missing: it is part of the test bed, not optional.
+pub fn shared_data() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PUMPGUARD_SHARED_DATA") {
+        return PathBuf::from(dir);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for dir in here.ancestors() {
+        let candidate = dir.join("shared").join("data");
+        if candidate.join("README.md").is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "third-party test data not found: set PUMPGUARD_SHARED_DATA or put it at ../shared/data beside the repository"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
