@@ -261,3 +261,54 @@ fn bad_input_is_one_line_naming_file_and_place() {
             .contains("junk.hl7:1:1: expected a message to start with 'MSH'")
     );
 }
+
+#[test]
+fn validate_prints_one_line_per_problem_and_fails_on_errors() {
+    let reject = shared_hl7().join("ihe-pcd-tf-rev9/pcd03_app_reject_rrg_o16.hl7");
+    let f = reject.to_str().expect("utf-8");
+    let out = pumpguard(&["hl7", "validate", f]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{f}:1: message 1: MSH-7: error: \"20080101123456- 0600\""
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{f}:3: message 1: ERR-3-2: warning: stray space")),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: 3 error(s) found"));
+
+    // The stream's fourth frame acknowledges control id 102, which no order has.
+    let stream = shared_hl7().join("mllp/stream_pcd03_order_ack_order_reject.mllp");
+    let out = pumpguard(&[
+        "hl7",
+        "validate",
+        "--format",
+        "json",
+        stream.to_str().expect("utf-8"),
+    ]);
+    let problems: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msa = problems
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["path"] == "MSA-2")
+        .expect("MSA-2 reported");
+    assert_eq!(
+        (msa["message"].as_u64(), msa["severity"].as_str()),
+        (Some(4), Some("warning"))
+    );
+
+    // A clean PCD-01 from the TF validates with no output and exit 0.
+    let clean = shared_hl7().join("ihe-pcd-tf-rev9/pcd01_episodic_nibp_acme_oru_r01.hl7");
+    let out = pumpguard(&["hl7", "validate", clean.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty());
+}
