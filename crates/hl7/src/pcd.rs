@@ -618,7 +618,23 @@ pub fn accept_ack(order: &Message<'_>, code: AcceptCode, header: ReplyHeader<'_>
         AcceptCode::Error => "CE",
         AcceptCode::Reject => "CR",
     };
-    reply(order, "ACK^O15^ACK", false, code, &[], header)
+    reply(order, ["ACK", "O15", "ACK"], false, code, &[], header)
+}
+
+/// An original-mode ACK (`ACK^<trigger>^ACK`, MSA-1 `AA`/`AE`/`AR`) for any message, e.g.
+/// the EHR's answer to PCD-01 device data.
+pub fn original_ack(
+    message: &Message<'_>,
+    code: ApplicationCode,
+    header: ReplyHeader<'_>,
+) -> String {
+    let code = match code {
+        ApplicationCode::Accept => "AA",
+        ApplicationCode::Error => "AE",
+        ApplicationCode::Reject => "AR",
+    };
+    let (_, event, _) = message.message_type();
+    reply(message, ["ACK", &event, "ACK"], false, code, &[], header)
 }
 
 /// RRG^O16 for `order`, with one ERR per error.
@@ -633,12 +649,12 @@ pub fn application_ack(
         ApplicationCode::Error => "AE",
         ApplicationCode::Reject => "AR",
     };
-    reply(order, "RRG^O16^RRG_O16", true, code, errors, header)
+    reply(order, ["RRG", "O16", "RRG_O16"], true, code, errors, header)
 }
 
 fn reply(
     order: &Message<'_>,
-    kind: &str,
+    kind: [&str; 3],
     app_ack: bool,
     code: &str,
     errors: &[ErrorSpec],
@@ -650,8 +666,8 @@ fn reply(
     let raw = |f: usize| String::from_utf8_lossy(msh.field(f).raw()).into_owned();
     let fs = char::from(d.field);
     let cs = char::from(d.component);
-    let kind = kind.replace('^', &cs.to_string());
     let esc = |s: &str| escape(s, &d).into_owned();
+    let kind = kind.map(esc).join(&cs.to_string());
     let mut out = String::with_capacity(256);
     let fields = [
         d.encoding_characters(),
@@ -770,6 +786,11 @@ OBX|2|NM|68063^MDC_ATTR_PT_WEIGHT^MDC||85.0|kg^kg^UCUM\r";
         );
         let v = OrderAck::from_message(&r).unwrap();
         assert_eq!(v.code, "AR");
+        let oru = Message::parse(b"MSH|^~\\&|S|F|R|F|2026||ORU^R01^ORU_R01|9|P|2.6\r").unwrap();
+        let text = original_ack(&oru, ApplicationCode::Accept, header);
+        let a = Message::parse(text.as_bytes()).unwrap();
+        assert_eq!(Transaction::of(&a), Transaction::DeviceDataAck);
+        assert_eq!(a.get(&"MSA-2".parse().unwrap()), "9");
         assert_eq!(
             v.errors[0].application_error.text,
             "Rate 30 ug/kg/min > hard max 25"

@@ -7,6 +7,7 @@
 //! sensor. Eight of issue 3's twelve scenarios are played (see [`Scenario`]); HL7/MLLP,
 //! TLS and SNMP traffic and the scenarios that need them are still to come.
 
+pub mod clinical;
 pub mod frame;
 pub mod pcapng;
 pub mod profiles;
