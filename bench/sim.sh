@@ -10,7 +10,7 @@ OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 cd "$ROOT"
 cargo build --release -q -p pumpguard
-BIN=$ROOT/target/release/pumpguard
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/pumpguard
 ARGS="--pumps 400 --minutes 120 --seed 1"
 $BIN sim --out "$OUT/ward.pcapng" $ARGS 2>/dev/null
 PACKETS=$(python3 -c "import json; print(json.load(open('$OUT/ward.truth.json'))['packets'])")
