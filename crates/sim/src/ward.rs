@@ -979,13 +979,16 @@ fn truth(
             "ehr",
             "EHR / HL7 interface engine (behind gateway)",
         ),
-        infra(
-            None,
-            plan.alarms,
-            "alarm_manager",
-            "ehr",
-            "alarm manager (behind gateway)",
-        ),
+        Device {
+            hostname: Some(ALARMS_NAME.to_owned()),
+            ..infra(
+                None,
+                plan.alarms,
+                "alarm_manager",
+                "ehr",
+                "alarm manager (behind gateway)",
+            )
+        },
     ]);
     for (ip, p) in plan.servers.iter().zip(&PROFILES) {
         devices.push(Device {
