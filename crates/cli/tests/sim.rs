@@ -166,9 +166,22 @@ fn a_seed_decides_every_byte() {
         dir.path().join("b.pcapng"),
         dir.path().join("c.pcapng"),
     );
-    sim(&a, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
-    sim(&b, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
-    let tc = sim(&c, &["--pumps", "8", "--minutes", "3", "--seed", "43"]);
+    // With every scenario, so the certificates they make are covered too.
+    let args = |seed| {
+        [
+            "--pumps",
+            "8",
+            "--minutes",
+            "3",
+            "--scenario",
+            "all",
+            "--seed",
+            seed,
+        ]
+    };
+    sim(&a, &args("42"));
+    sim(&b, &args("42"));
+    let tc = sim(&c, &args("43"));
     let (ba, bb, bc) = (
         std::fs::read(&a).expect("a"),
         std::fs::read(&b).expect("b"),
