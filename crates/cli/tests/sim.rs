@@ -575,6 +575,29 @@ fn every_scenario_shows_in_its_window_as_the_truth_describes() {
     let certs = certificates(&file, &between);
     let leaf = openssl_x509(&certs[0]);
     assert!(leaf.not_after < capture_start, "{leaf:?}");
+    // tshark's X.509 dissector reads the same validity: the leaf's notAfter (its
+    // second time) is before the capture.
+    let times = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 11 && {between}"),
+            "-T",
+            "fields",
+            "-e",
+            "x509af.utcTime",
+        ],
+    );
+    let not_after: pumpguard_model::time::Timestamp = times
+        .trim()
+        .split(',')
+        .nth(1)
+        .and_then(|t| t.strip_suffix(" (UTC)"))
+        .map(|t| format!("{}Z", t.replacen(' ', "T", 1)))
+        .expect("notAfter")
+        .parse()
+        .expect("time");
+    assert_eq!(not_after, leaf.not_after);
     assert!(
         leaf.subject
             .contains(s["target"]["hostname"].as_str().expect("name")),
