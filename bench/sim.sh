@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Simulator throughput: `pumpguard sim` generating ~1,000,000 packets (400 pumps, 120
+# Simulator throughput: `pumpguard sim` generating ~1,400,000 packets (400 pumps, 120
 # minutes) against `editcap` merely copying that same capture (a floor: reading and
 # writing pcapng without generating anything), run alternately by hyperfine.
 # Prints packets/s for both and the ratio. Issue 3's goal: 1 M packets in under 10 s.
@@ -10,7 +10,7 @@ OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 cd "$ROOT"
 cargo build --release -q -p pumpguard
-BIN=$ROOT/target/release/pumpguard
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/pumpguard
 ARGS="--pumps 400 --minutes 120 --seed 1"
 $BIN sim --out "$OUT/ward.pcapng" $ARGS 2>/dev/null
 PACKETS=$(python3 -c "import json; print(json.load(open('$OUT/ward.truth.json'))['packets'])")

@@ -105,7 +105,8 @@ pub struct SimArgs {
     /// TCP data segments retransmitted, and out of order, per thousand (each).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(0..=200))]
     pub tcp_anomalies: u16,
-    /// Attack scenarios to include: a name (telnet_to_pump, ftp_upload_to_pump), `all` or `none`.
+    /// Scenarios to include: a name (telnet_to_pump, weak_tls_version, …; an unknown
+    /// name lists them), `all` or `none`.
     #[arg(long, default_value = "none")]
     pub scenario: String,
 }

@@ -48,11 +48,21 @@ fn tshark(file: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// tshark's TCP and UDP conversations are exactly the truth's flows.
+/// tshark's TCP and UDP conversations are exactly the truth's flows, counted as
+/// 5-tuples: tshark's SNMP dissector opens a second conversation for the answers to a
+/// request (to catch agents that answer from another port), so one SNMP 5-tuple is two
+/// rows of `conv,udp`.
 fn assert_conversations_are_the_truths_flows(file: &Path, truth: &serde_json::Value) {
-    let conv = tshark(file, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
-    let conversations = conv.lines().filter(|l| l.contains("<->")).count() as u64;
-    assert_eq!(conversations, truth["flows"].as_u64().expect("flows"));
+    let mut tuples = std::collections::BTreeSet::new();
+    for (proto, table) in [("tcp", "conv,tcp"), ("udp", "conv,udp")] {
+        let conv = tshark(file, &["-q", "-z", table]);
+        for row in conv.lines().filter(|l| l.contains("<->")) {
+            let f: Vec<&str> = row.split_whitespace().collect();
+            let (a, b) = (f[0].to_owned(), f[2].to_owned());
+            tuples.insert((proto, a.clone().min(b.clone()), a.max(b)));
+        }
+    }
+    assert_eq!(tuples.len() as u64, truth["flows"].as_u64().expect("flows"));
 }
 
 #[test]
@@ -156,9 +166,22 @@ fn a_seed_decides_every_byte() {
         dir.path().join("b.pcapng"),
         dir.path().join("c.pcapng"),
     );
-    sim(&a, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
-    sim(&b, &["--pumps", "8", "--minutes", "3", "--seed", "42"]);
-    let tc = sim(&c, &["--pumps", "8", "--minutes", "3", "--seed", "43"]);
+    // With every scenario, so the certificates they make are covered too.
+    let args = |seed| {
+        [
+            "--pumps",
+            "8",
+            "--minutes",
+            "3",
+            "--scenario",
+            "all",
+            "--seed",
+            seed,
+        ]
+    };
+    sim(&a, &args("42"));
+    sim(&b, &args("42"));
+    let tc = sim(&c, &args("43"));
     let (ba, bb, bc) = (
         std::fs::read(&a).expect("a"),
         std::fs::read(&b).expect("b"),
@@ -180,7 +203,7 @@ fn an_unknown_scenario_is_bad_input() {
     let dir = tempfile::tempdir().expect("dir");
     let out = Bin::cargo_bin("pumpguard")
         .expect("binary")
-        .args(["sim", "--scenario", "weak_tls_version", "--out"])
+        .args(["sim", "--scenario", "no_such_attack", "--out"])
         .arg(dir.path().join("x.pcapng"))
         .output()
         .expect("runs");
@@ -188,7 +211,7 @@ fn an_unknown_scenario_is_bad_input() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.starts_with(
-            "error: unknown scenario 'weak_tls_version' (available so far: telnet_to_pump"
+            "error: unknown scenario 'no_such_attack' (available so far: telnet_to_pump"
         ),
         "{err}"
     );
@@ -229,6 +252,8 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
             "new_unknown_device",
             "dos_on_pump_server",
             "druglib_push_from_unknown_host",
+            "expired_server_certificate",
+            "weak_tls_version",
         ]
     );
     assert_conversations_are_the_truths_flows(&file, &truth);
@@ -530,6 +555,89 @@ fn every_scenario_shows_in_its_window_as_the_truth_describes() {
         .sum();
     assert!(bytes > 65_536, "{bytes} bytes pushed");
 
+    // The alarm manager's certificate had expired before the capture began.
+    let s = by_name("expired_server_certificate");
+    let capture_start: pumpguard_model::time::Timestamp = truth["start"]
+        .as_str()
+        .expect("start")
+        .parse()
+        .expect("rfc3339");
+    let between = format!(
+        "ip.src == {} && ip.dst == {} && tcp.srcport == {}",
+        ip(&s, "target"),
+        ip(&s, "attacker"),
+        s["port"]
+    );
+    assert_eq!(
+        in_window(&file, &s, &format!("tls.handshake.type == 11 && {between}")).len(),
+        1
+    );
+    let certs = certificates(&file, &between);
+    let leaf = openssl_x509(&certs[0]);
+    assert!(leaf.not_after < capture_start, "{leaf:?}");
+    // tshark's X.509 dissector reads the same validity: the leaf's notAfter (its
+    // second time) is before the capture.
+    let times = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 11 && {between}"),
+            "-T",
+            "fields",
+            "-e",
+            "x509af.utcTime",
+        ],
+    );
+    let not_after: pumpguard_model::time::Timestamp = times
+        .trim()
+        .split(',')
+        .nth(1)
+        .and_then(|t| t.strip_suffix(" (UTC)"))
+        .map(|t| format!("{}Z", t.replacen(' ', "T", 1)))
+        .expect("notAfter")
+        .parse()
+        .expect("time");
+    assert_eq!(not_after, leaf.not_after);
+    assert!(
+        leaf.subject
+            .contains(s["target"]["hostname"].as_str().expect("name")),
+        "{leaf:?}"
+    );
+    assert_eq!(leaf.issuer, openssl_x509(&certs[1]).subject);
+    // ...and the pump carried on: application data follows.
+    assert!(!in_window(&file, &s, &format!("tls.app_data && {between}")).is_empty());
+
+    // The pump's web console negotiates TLS 1.0 and a 3DES suite, with a
+    // self-signed certificate; nothing else in the ward does.
+    let s = by_name("weak_tls_version");
+    let between = format!(
+        "ip.src == {} && ip.dst == {} && tcp.srcport == {}",
+        ip(&s, "target"),
+        ip(&s, "attacker"),
+        s["port"]
+    );
+    let tls10 = "tls.handshake.type == 2 && tls.handshake.version == 0x0301 && tls.record.version == 0x0301";
+    let hello = in_window(
+        &file,
+        &s,
+        &format!("{tls10} && tls.handshake.ciphersuite == 0x000a && {between}"),
+    );
+    assert_eq!(hello.len(), 1);
+    assert_eq!(tshark(&file, &["-Y", tls10]).lines().count(), 1);
+    let offered = in_window(
+        &file,
+        &s,
+        &format!(
+            "tls.handshake.type == 1 && tls.handshake.version == 0x0301 && tls.handshake.ciphersuite == 0x0005 && ip.src == {}",
+            ip(&s, "attacker")
+        ),
+    );
+    assert_eq!(offered.len(), 1, "the client offers RC4 too");
+    let certs = certificates(&file, &between);
+    assert_eq!(certs.len(), 1);
+    let cert = openssl_x509(&certs[0]);
+    assert_eq!(cert.issuer, cert.subject, "self-signed");
+
     // Devices the scenarios bring are in the truth's device list.
     let devices = truth["devices"].as_array().expect("devices");
     for name in ["new_unknown_device", "rogue_device_cloned_mac"] {
@@ -564,7 +672,7 @@ fn ndpi_classifies_the_wards_protocols_and_counts_its_flows() {
     let out = Command::new("ndpiReader")
         .arg("-i")
         .arg(&file)
-        .args(["-v", "1"])
+        .args(["-v", "2"])
         .output()
         .expect("ndpiReader is installed (.ci/run installs libndpi-bin)");
     assert!(
@@ -591,6 +699,9 @@ fn ndpi_classifies_the_wards_protocols_and_counts_its_flows() {
         "Syslog",
         "FTP_CONTROL",
         "Telnet",
+        "TLS",
+        "SNMP",
+        "MDNS",
     ] {
         assert!(
             detected
@@ -599,4 +710,442 @@ fn ndpi_classifies_the_wards_protocols_and_counts_its_flows() {
             "nDPI did not classify {proto}:\n{detected}"
         );
     }
+    // nDPI's own TLS and X.509 parsing flags the certificate and version scenarios, on
+    // the flow between the scenario's hosts.
+    let flow_of = |name: &str| -> String {
+        let s = truth["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["name"] == name)
+            .expect(name);
+        let (a, t) = (
+            s["attacker"]["ip"].as_str().expect("ip"),
+            s["target"]["ip"].as_str().expect("ip"),
+        );
+        let port = format!("{t}:{}", s["port"]);
+        report
+            .lines()
+            .find(|l| l.contains(&format!("{a}:")) && l.contains(&port) && l.contains("TLS"))
+            .unwrap_or_else(|| panic!("no TLS flow {a} <-> {port}"))
+            .to_owned()
+    };
+    let expired = flow_of("expired_server_certificate");
+    assert!(expired.contains("TLS Expired Certificate"), "{expired}");
+    let weak = flow_of("weak_tls_version");
+    for risk in [
+        "Obsolete TLS Version",
+        "Weak TLS Cipher",
+        "Self-signed Certificate",
+    ] {
+        assert!(weak.contains(risk), "{risk}: {weak}");
+    }
+    assert!(weak.contains("[TLSv1]"), "{weak}");
+}
+
+/// The certificates (DER) of the TLS Certificate messages matching `filter`, as tshark
+/// extracts them.
+fn certificates(file: &Path, filter: &str) -> Vec<Vec<u8>> {
+    let rows = tshark(
+        file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 11 && ({filter})"),
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.certificate",
+        ],
+    );
+    rows.lines()
+        .flat_map(|row| row.split(','))
+        .filter(|hex| !hex.is_empty())
+        .map(|hex| {
+            let hex = hex.replace(':', "");
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect()
+        })
+        .collect()
+}
+
+/// What openssl (an X.509 parser we did not write) reads in a DER certificate.
+#[derive(Debug)]
+struct X509 {
+    not_before: pumpguard_model::time::Timestamp,
+    not_after: pumpguard_model::time::Timestamp,
+    issuer: String,
+    subject: String,
+}
+
+fn openssl_x509(der: &[u8]) -> X509 {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cert.der");
+    std::fs::write(&path, der).expect("write");
+    let out = Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&path)
+        .args([
+            "-noout", "-dates", "-issuer", "-subject", "-dateopt", "iso_8601", "-nameopt",
+            "RFC2253",
+        ])
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+            .to_owned()
+    };
+    // "2026-11-02 08:00:00Z" → RFC 3339.
+    let time = |key: &str| field(key).replacen(' ', "T", 1).parse().expect("date");
+    X509 {
+        not_before: time("notBefore="),
+        not_after: time("notAfter="),
+        issuer: field("issuer="),
+        subject: field("subject="),
+    }
+}
+
+/// The pump server of a family, from the truth.
+fn server_of(truth: &serde_json::Value, family: &str) -> (String, String) {
+    let d = truth["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["kind"] == "pump_server" && d["family"] == family)
+        .expect("server");
+    (
+        d["ip"].as_str().expect("ip").to_owned(),
+        d["hostname"].as_str().expect("name").to_owned(),
+    )
+}
+
+#[test]
+fn tls_links_show_their_handshakes_and_certificates() {
+    use pumpguard_model::time::Timestamp;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("tls.pcapng");
+    // No reordered segments: tshark does not reassemble TLS across them by default.
+    let truth = sim(
+        &file,
+        &[
+            "--pumps",
+            "25",
+            "--minutes",
+            "4",
+            "--seed",
+            "11",
+            "--tcp-anomalies",
+            "0",
+        ],
+    );
+    assert_conversations_are_the_truths_flows(&file, &truth);
+    assert!(
+        truth["flows_by_protocol"]["tls"]
+            .as_u64()
+            .expect("tls flows")
+            > 0
+    );
+    let start: Timestamp = truth["start"]
+        .as_str()
+        .expect("start")
+        .parse()
+        .expect("rfc3339");
+
+    // Agilia: TLS 1.2, SNI naming its server, an ECDHE suite, the chain in clear.
+    let (agilia_ip, agilia_name) = server_of(&truth, "agilia");
+    let hellos = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 1 && ip.dst == {agilia_ip}"),
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.extension.type",
+        ],
+    );
+    assert!(!hellos.is_empty(), "no ClientHello to the agilia server");
+    for row in hellos.lines() {
+        assert!(row.starts_with(&format!("{agilia_name}\t")), "{row}");
+        let types: Vec<&str> = row.split('\t').nth(1).expect("types").split(',').collect();
+        for ext in ["10", "11", "13"] {
+            assert!(types.contains(&ext), "extension {ext} missing: {row}");
+        }
+    }
+    let server_hellos = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 2 && ip.src == {agilia_ip}"),
+            "-T",
+            "fields",
+            "-e",
+            "tls.record.version",
+            "-e",
+            "tls.handshake.version",
+            "-e",
+            "tls.handshake.ciphersuite",
+        ],
+    );
+    assert_eq!(server_hellos.lines().count(), hellos.lines().count());
+    for row in server_hellos.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        assert!(f[0].starts_with("0x0303") && f[1] == "0x0303", "{row}");
+        assert_eq!(f[2], "0xc02c", "ECDHE-ECDSA-AES256-GCM-SHA384");
+    }
+    // ServerKeyExchange, ServerHelloDone, ClientKeyExchange in clear; then each end's
+    // ChangeCipherSpec (its Finished is encrypted).
+    for filter in [
+        "tls.handshake.type == 12",
+        "tls.handshake.type == 14",
+        "tls.handshake.type == 16",
+    ] {
+        let n = tshark(
+            &file,
+            &["-Y", &format!("{filter} && ip.addr == {agilia_ip}")],
+        );
+        assert_eq!(n.lines().count(), hellos.lines().count(), "{filter}");
+    }
+    let ccs = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.change_cipher_spec && ip.addr == {agilia_ip}"),
+        ],
+    );
+    assert_eq!(ccs.lines().count(), 2 * hellos.lines().count());
+    let app = tshark(
+        &file,
+        &["-Y", &format!("tls.app_data && ip.src == {agilia_ip}")],
+    );
+    assert!(
+        !app.is_empty(),
+        "no application data from the agilia server"
+    );
+    let alerts = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.record.content_type == 21 && ip.dst == {agilia_ip}"),
+        ],
+    );
+    assert_eq!(
+        alerts.lines().count(),
+        hellos.lines().count(),
+        "one close_notify per connection"
+    );
+
+    // The certificates, read by openssl: the server's leaf under the issuing CA,
+    // valid at the capture's start.
+    let certs = certificates(&file, &format!("ip.src == {agilia_ip}"));
+    assert_eq!(
+        certs.len(),
+        2 * hellos.lines().count(),
+        "leaf and issuing CA"
+    );
+    let leaf = openssl_x509(&certs[0]);
+    let ca = openssl_x509(&certs[1]);
+    assert!(
+        leaf.subject.contains(&format!("CN={agilia_name}")),
+        "{leaf:?}"
+    );
+    assert_eq!(leaf.issuer, ca.subject);
+    assert_ne!(ca.issuer, ca.subject, "the issuing CA is under a root");
+    assert!(
+        leaf.not_before < start && start < leaf.not_after,
+        "{leaf:?}"
+    );
+    // tshark's own X.509 dissection agrees on the leaf's names.
+    let names = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 11 && ip.src == {agilia_ip}"),
+            "-T",
+            "fields",
+            "-e",
+            "x509sat.printableString",
+            "-e",
+            "x509sat.uTF8String",
+        ],
+    );
+    assert!(names.contains(&agilia_name), "{names}");
+
+    // Alaris: TLS 1.3, on 443; the certificate is encrypted.
+    let (alaris_ip, alaris_name) = server_of(&truth, "alaris");
+    let v13 = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 2 && ip.src == {alaris_ip} && tcp.srcport == 443"),
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extensions.supported_version",
+        ],
+    );
+    assert!(!v13.is_empty(), "no ServerHello from the alaris server");
+    assert!(v13.lines().all(|l| l == "0x0304"), "{v13}");
+    let hello13 = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.handshake.type == 1 && ip.dst == {alaris_ip}"),
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.extensions.supported_version",
+            "-e",
+            "tls.handshake.extensions_key_share_group",
+        ],
+    );
+    for row in hello13.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        assert_eq!(f[0], alaris_name);
+        assert!(f[1].split(',').any(|v| v == "0x0304"), "{row}");
+        assert_eq!(f[2], "29", "x25519 key share");
+    }
+    assert!(certificates(&file, &format!("ip.src == {alaris_ip}")).is_empty());
+    let ccs = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("tls.change_cipher_spec && ip.src == {alaris_ip}"),
+        ],
+    );
+    assert_eq!(
+        ccs.lines().count(),
+        v13.lines().count(),
+        "middlebox-compatibility ChangeCipherSpec"
+    );
+}
+
+#[test]
+fn the_biomed_workstation_polls_snmp_and_browses_mdns() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("nms.pcapng");
+    let truth = sim(&file, &["--pumps", "25", "--minutes", "8", "--seed", "11"]);
+    assert_conversations_are_the_truths_flows(&file, &truth);
+    let devices = truth["devices"].as_array().expect("devices");
+    let ws = devices
+        .iter()
+        .find(|d| d["kind"] == "workstation")
+        .expect("the biomed workstation");
+    let ws_ip = ws["ip"].as_str().expect("ip");
+    let pump_named = |ip: &str| -> Option<String> {
+        devices
+            .iter()
+            .find(|d| d["kind"] == "infusion_pump" && d["ip"] == ip)
+            .map(|d| d["hostname"].as_str().expect("hostname").to_owned())
+    };
+
+    // SNMPv2c: GetRequests with community public from the workstation; every answer
+    // names the pump that sends it (sysName.0).
+    let requests = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!(
+                "snmp.community == \"public\" && snmp.version == 1 && snmp.get_request_element && ip.src == {ws_ip}"
+            ),
+        ],
+    );
+    assert!(!requests.is_empty(), "no GetRequest");
+    let answers = tshark(
+        &file,
+        &[
+            "-Y",
+            "snmp.get_response_element && udp.srcport == 161",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "snmp.value.octets",
+            "-e",
+            "snmp.value.timeticks",
+        ],
+    );
+    assert_eq!(answers.lines().count(), requests.lines().count());
+    for row in answers.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        let name = pump_named(f[0]).unwrap_or_else(|| panic!("{row}: not a pump"));
+        let values: Vec<String> = f[1]
+            .split(',')
+            .map(|hex| {
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                    .collect();
+                String::from_utf8(bytes).expect("text")
+            })
+            .collect();
+        assert_eq!(values.len(), 2, "sysDescr.0 and sysName.0: {row}");
+        assert!(values[0].contains("communication module"), "{row}");
+        assert_eq!(values[1], name);
+        assert!(f[2].parse::<u64>().expect("sysUpTime") > 0);
+    }
+    assert!(
+        truth["flows_by_protocol"]["snmp"].as_u64().expect("snmp") > 0,
+        "{}",
+        truth["flows_by_protocol"]
+    );
+    // The workstation ARPs for each pump it polls.
+    let arp = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("arp.opcode == 1 && arp.src.proto_ipv4 == {ws_ip}"),
+        ],
+    );
+    assert!(arp.lines().count() >= requests.lines().count());
+
+    // mDNS: the workstation asks for _http._tcp.local; pumps answer with their own
+    // host names, to the group with TTL 255.
+    let queries = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!(
+                "mdns && ip.src == {ws_ip} && dns.qry.name == \"_http._tcp.local\" && ip.dst == 224.0.0.251"
+            ),
+        ],
+    );
+    assert!(!queries.is_empty(), "no mDNS query");
+    let answers = tshark(
+        &file,
+        &[
+            "-Y",
+            "mdns && dns.flags.response == 1 && ip.ttl == 255",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "dns.srv.target",
+            "-e",
+            "dns.a",
+        ],
+    );
+    assert!(!answers.is_empty(), "no mDNS answer");
+    for row in answers.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        let name = pump_named(f[0]).unwrap_or_else(|| panic!("{row}: not a pump"));
+        assert_eq!(f[1], format!("{name}.local"));
+        assert_eq!(f[2], f[0]);
+    }
+    assert!(truth["flows_by_protocol"]["mdns"].as_u64().expect("mdns") > 0);
 }

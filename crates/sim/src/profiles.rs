@@ -1,15 +1,28 @@
 //! The five pump families of the ward. Modelled on real families' public traits
-//! (IEEE OUI of the vendor, DHCP behaviour, cleartext vs. proprietary links); the
+//! (IEEE OUI of the vendor, DHCP behaviour, cleartext, proprietary or TLS links); the
 //! pump-server protocols are invented, as no real vendor's proprietary protocol may
-//! be copied.
+//! be copied. What runs inside TLS is one of those same protocols; a capture only
+//! shows its record sizes.
 
 /// How a pump family talks to its pump server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
     /// A line-based proprietary protocol over TCP (`<magic> <verb> key=value…\r\n`).
     Proprietary { magic: &'static str },
-    /// Cleartext HTTP/1.1 with JSON bodies.
+    /// HTTP/1.1 with JSON bodies.
     Http,
+}
+
+/// What carries a family's [`Link`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP: the link is readable on the wire.
+    Tcp,
+    /// TLS 1.2 (ECDHE with an Ed25519 certificate from the hospital's CA): the
+    /// certificate is visible in the handshake.
+    Tls12,
+    /// TLS 1.3: only the hellos are in clear; the certificate is encrypted.
+    Tls13,
 }
 
 /// A pump family.
@@ -31,12 +44,18 @@ pub struct Profile {
     pub server_name: &'static str,
     pub server_port: u16,
     pub link: Link,
+    pub transport: Transport,
     /// Seconds between status heartbeats.
     pub heartbeat_s: u64,
     /// Seconds between drug-library checks that download the library.
     pub druglib_s: u64,
     pub druglib_bytes: usize,
     pub druglib_version: &'static str,
+    /// Whether the communication module answers SNMPv2c (community `public`), which
+    /// the biomed workstation polls.
+    pub snmp_agent: bool,
+    /// Whether the pump advertises its web console by mDNS as `_http._tcp.local`.
+    pub mdns_web_console: bool,
 }
 
 pub const PROFILES: [Profile; 5] = [
@@ -52,10 +71,13 @@ pub const PROFILES: [Profile; 5] = [
         server_name: "spectrum-srv.pumps.hospital.example",
         server_port: 51_243,
         link: Link::Proprietary { magic: "SPX1" },
+        transport: Transport::Tcp,
         heartbeat_s: 30,
         druglib_s: 1_800,
         druglib_bytes: 180_000,
         druglib_version: "ICU-2026.11.1",
+        snmp_agent: true,
+        mdns_web_console: false,
     },
     Profile {
         family: "alaris",
@@ -67,12 +89,16 @@ pub const PROFILES: [Profile; 5] = [
         params: &[1, 3, 6, 12, 15, 42, 66, 67],
         firmware: "12.1.2",
         server_name: "alaris-sm.pumps.hospital.example",
-        server_port: 8_080,
+        // The Systems Manager speaks HTTPS on its standard port, with TLS 1.3.
+        server_port: 443,
         link: Link::Http,
+        transport: Transport::Tls13,
         heartbeat_s: 60,
         druglib_s: 3_600,
         druglib_bytes: 240_000,
         druglib_version: "GUARDRAILS-2026.10",
+        snmp_agent: false,
+        mdns_web_console: false,
     },
     Profile {
         family: "spacecom",
@@ -86,10 +112,13 @@ pub const PROFILES: [Profile; 5] = [
         server_name: "spaceonline.pumps.hospital.example",
         server_port: 4_001,
         link: Link::Proprietary { magic: "BBSC" },
+        transport: Transport::Tcp,
         heartbeat_s: 20,
         druglib_s: 2_400,
         druglib_bytes: 96_000,
         druglib_version: "DRUGLIB-ICU-0457",
+        snmp_agent: true,
+        mdns_web_console: true,
     },
     Profile {
         family: "medfusion",
@@ -103,10 +132,13 @@ pub const PROFILES: [Profile; 5] = [
         server_name: "pharmguard.pumps.hospital.example",
         server_port: 80,
         link: Link::Http,
+        transport: Transport::Tcp,
         heartbeat_s: 45,
         druglib_s: 3_600,
         druglib_bytes: 64_000,
         druglib_version: "PHARMGUARD-7.2",
+        snmp_agent: false,
+        mdns_web_console: true,
     },
     Profile {
         family: "agilia",
@@ -120,9 +152,12 @@ pub const PROFILES: [Profile; 5] = [
         server_name: "vigilant.pumps.hospital.example",
         server_port: 4_443,
         link: Link::Proprietary { magic: "AGL" },
+        transport: Transport::Tls12,
         heartbeat_s: 30,
         druglib_s: 2_700,
         druglib_bytes: 128_000,
         druglib_version: "VIGILANT-MASTER-2026.3",
+        snmp_agent: true,
+        mdns_web_console: false,
     },
 ];

@@ -1,11 +1,12 @@
-//! Application payloads of the ward: DHCP (via `dhcproto`), DNS (via `simple-dns`)
-//! and the pump-server exchanges of each family's [`Link`].
+//! Application payloads of the ward: DHCP (via `dhcproto`), DNS and mDNS (via
+//! `simple-dns`), SNMPv2c (BER via `yasna`), NTP, syslog, and the pump-server exchanges
+//! of each family's [`Link`].
 
 use std::net::Ipv4Addr;
 
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
 use dhcproto::{Encodable, Encoder};
-use simple_dns::rdata::{A, RData};
+use simple_dns::rdata::{A, PTR, RData, SRV, TXT};
 use simple_dns::{CLASS, Name, Packet, PacketFlag, Question, ResourceRecord, TYPE};
 
 use crate::profiles::{Link, Profile};
@@ -203,4 +204,156 @@ pub fn syslog(ns: u64, host: &str, severity: u8, msgid: &str, text: &str) -> Str
     let time = jiff::Timestamp::from_nanosecond(i128::from(ns))
         .map_or_else(|_| "-".to_owned(), |t| format!("{t:.3}"));
     format!("<{pri}>1 {time} {host} pumpd - {msgid} - {text}")
+}
+
+/// What an SNMP agent of the ward reports about itself (the MIB-II system group).
+#[derive(Debug, Clone, Copy)]
+pub struct SnmpSystem<'a> {
+    pub descr: &'a str,
+    /// Hundredths of a second since the agent started.
+    pub uptime: u32,
+    pub name: &'a str,
+}
+
+/// sysDescr.0, sysUpTime.0, sysName.0 (RFC 1213).
+const SYS_DESCR: [u64; 9] = [1, 3, 6, 1, 2, 1, 1, 1, 0];
+const SYS_UPTIME: [u64; 9] = [1, 3, 6, 1, 2, 1, 1, 3, 0];
+const SYS_NAME: [u64; 9] = [1, 3, 6, 1, 2, 1, 1, 5, 0];
+
+/// An SNMPv2c message (RFC 1901, RFC 3416): a GetRequest for the three system objects,
+/// or, with `answer`, the agent's Response. BER (DER, a subset) via `yasna`.
+pub fn snmp(community: &str, request_id: i32, answer: Option<&SnmpSystem<'_>>) -> Vec<u8> {
+    use yasna::Tag;
+    use yasna::models::ObjectIdentifier;
+    // PDU tags: GetRequest-PDU [0], Response-PDU [2]; TimeTicks is [APPLICATION 3].
+    let pdu = Tag::context(if answer.is_some() { 2 } else { 0 });
+    yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_i64(1); // version-2c
+            w.next().write_bytes(community.as_bytes());
+            w.next().write_tagged_implicit(pdu, |w| {
+                w.write_sequence(|w| {
+                    w.next().write_i32(request_id);
+                    w.next().write_i64(0); // error-status: noError
+                    w.next().write_i64(0); // error-index
+                    w.next().write_sequence(|w| {
+                        for (k, oid) in [SYS_DESCR, SYS_UPTIME, SYS_NAME].iter().enumerate() {
+                            w.next().write_sequence(|w| {
+                                w.next().write_oid(&ObjectIdentifier::from_slice(oid));
+                                let value = w.next();
+                                match (answer, k) {
+                                    (None, _) => value.write_null(),
+                                    (Some(a), 0) => value.write_bytes(a.descr.as_bytes()),
+                                    (Some(a), 1) => value
+                                        .write_tagged_implicit(Tag::application(3), |w| {
+                                            w.write_u32(a.uptime)
+                                        }),
+                                    (Some(a), _) => value.write_bytes(a.name.as_bytes()),
+                                }
+                            });
+                        }
+                    });
+                });
+            });
+        });
+    })
+}
+
+/// A pump's web console as it advertises it by DNS-SD over mDNS.
+#[derive(Debug, Clone, Copy)]
+pub struct WebConsole<'a> {
+    /// The pump's host name (`<host>.local`) and service instance name.
+    pub host: &'a str,
+    pub ip: Ipv4Addr,
+    pub port: u16,
+}
+
+/// The DNS-SD service type browsed for web consoles.
+pub const HTTP_SERVICE: &str = "_http._tcp.local";
+
+/// An mDNS query for `_http._tcp.local` PTR records (RFC 6762 §5, RFC 6763 §4):
+/// id 0, no flags.
+pub fn mdns_query() -> Vec<u8> {
+    let mut p = Packet::new_query(0);
+    p.questions.push(Question::new(
+        Name::new_unchecked(HTTP_SERVICE),
+        TYPE::PTR.into(),
+        CLASS::IN.into(),
+        false,
+    ));
+    p.build_bytes_vec_compressed().unwrap_or_default()
+}
+
+/// An mDNS response (an answer or an unsolicited announcement, RFC 6762 §6, §8.3):
+/// the shared PTR record as answer, the unique SRV, TXT and A records (cache-flush
+/// bit set) as additional records, with the TTLs RFC 6762 §10 recommends.
+pub fn mdns_announcement(c: &WebConsole<'_>) -> Vec<u8> {
+    let instance = format!("{}.{HTTP_SERVICE}", c.host);
+    let target = format!("{}.local", c.host);
+    let mut p = Packet::new_reply(0);
+    p.set_flags(PacketFlag::AUTHORITATIVE_ANSWER);
+    p.answers.push(ResourceRecord::new(
+        Name::new_unchecked(HTTP_SERVICE),
+        CLASS::IN,
+        4_500,
+        RData::PTR(PTR(Name::new_unchecked(&instance))),
+    ));
+    let mut txt = TXT::new();
+    let _ = txt.add_string("path=/");
+    p.additional_records.extend([
+        ResourceRecord::new(
+            Name::new_unchecked(&instance),
+            CLASS::IN,
+            120,
+            RData::SRV(SRV {
+                priority: 0,
+                weight: 0,
+                port: c.port,
+                target: Name::new_unchecked(&target),
+            }),
+        )
+        .with_cache_flush(true),
+        ResourceRecord::new(
+            Name::new_unchecked(&instance),
+            CLASS::IN,
+            4_500,
+            RData::TXT(txt),
+        )
+        .with_cache_flush(true),
+        ResourceRecord::new(
+            Name::new_unchecked(&target),
+            CLASS::IN,
+            120,
+            RData::A(A {
+                address: c.ip.into(),
+            }),
+        )
+        .with_cache_flush(true),
+    ]);
+    p.build_bytes_vec_compressed().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_snmp_get_request_is_ber_encoded() {
+        let m = super::snmp("public", 0x1234, None);
+        // SEQUENCE, version 1, "public", GetRequest [0] constructed.
+        assert_eq!(&m[2..5], &[0x02, 0x01, 0x01]);
+        assert_eq!(&m[5..13], b"\x04\x06public");
+        assert_eq!(m[13], 0xa0);
+        assert_eq!(usize::from(m[1]) + 2, m.len());
+    }
+
+    #[test]
+    fn an_snmp_response_carries_timeticks() {
+        let system = super::SnmpSystem {
+            descr: "pump",
+            uptime: 4_200,
+            name: "P-1",
+        };
+        let m = super::snmp("public", 7, Some(&system));
+        assert_eq!(m[13], 0xa2);
+        assert!(m.windows(4).any(|w| w == [0x43, 0x02, 0x10, 0x68]));
+    }
 }

@@ -29,6 +29,14 @@ impl Rng {
         lo + self.below(hi - lo)
     }
 
+    /// Fills `buf` with random bytes, eight per draw.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+
     /// An independent generator for one device, so adding a device does not shift the
     /// random numbers of the others.
     pub fn fork(&mut self) -> Rng {

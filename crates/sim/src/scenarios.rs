@@ -8,12 +8,14 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::frame::{self, Endpoint, Flags, Mac};
+use crate::pki::{self, Leaf};
 use crate::profiles::{Link, Profile};
 use crate::proto;
 use crate::rng::Rng;
 use crate::sink::Sink;
 use crate::tcp::TcpConn;
-use crate::ward::{DhcpClient, Plan, join};
+use crate::tls::{self, Handshake, ServerKey, Session};
+use crate::ward::{ALARMS_NAME, DhcpClient, Plan, join, tls_version};
 
 /// A scenario the simulator can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,12 @@ pub enum Scenario {
     /// A host that is not the pump server pushes a drug library to a pump
     /// (cf. CVE-2014-5406: libraries accepted without authentication).
     DruglibPushFromUnknownHost,
+    /// A pump forwards an alarm over TLS 1.2 to the alarm manager, whose certificate
+    /// expired before the capture; the pump does not check and carries on.
+    ExpiredServerCertificate,
+    /// The biomed workstation opens a pump's web console, which only speaks TLS 1.0 and
+    /// picks TLS_RSA_WITH_3DES_EDE_CBC_SHA, with a self-signed factory certificate.
+    WeakTlsVersion,
 }
 
 impl Scenario {
@@ -49,6 +57,8 @@ impl Scenario {
         Scenario::NewUnknownDevice,
         Scenario::DosOnPumpServer,
         Scenario::DruglibPushFromUnknownHost,
+        Scenario::ExpiredServerCertificate,
+        Scenario::WeakTlsVersion,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +71,8 @@ impl Scenario {
             Scenario::NewUnknownDevice => "new_unknown_device",
             Scenario::DosOnPumpServer => "dos_on_pump_server",
             Scenario::DruglibPushFromUnknownHost => "druglib_push_from_unknown_host",
+            Scenario::ExpiredServerCertificate => "expired_server_certificate",
+            Scenario::WeakTlsVersion => "weak_tls_version",
         }
     }
 
@@ -133,6 +145,8 @@ pub(crate) struct Cast<'a> {
     pub plan: &'a Plan,
     /// The compromised biomed laptop.
     pub laptop: (Mac, Ipv4Addr, &'a str),
+    /// The biomed engineering workstation (not compromised).
+    pub workstation: (Mac, Ipv4Addr, &'a str),
     /// The pump the scenario is about (target, compromised, or cloned).
     pub pump: (Mac, Ipv4Addr, &'a str),
     /// That pump's server and service port.
@@ -163,6 +177,8 @@ pub(crate) fn play<W: Write>(
         Scenario::NewUnknownDevice => new_device(sink, cast, rng, t),
         Scenario::DosOnPumpServer => syn_flood(sink, cast, rng, t),
         Scenario::DruglibPushFromUnknownHost => druglib_push(sink, cast, rng, t),
+        Scenario::ExpiredServerCertificate => expired_certificate(sink, cast, rng, t),
+        Scenario::WeakTlsVersion => weak_tls(sink, cast, rng, t),
     };
     ScenarioTruth {
         name: scenario.name(),
@@ -486,11 +502,10 @@ fn druglib_push<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t:
     };
     let mut lib = Rng::new(rng.next_u64());
     let body: Vec<u8> = (0..65_536).map(|_| lib.next_u64() as u8).collect();
-    let (head, reply, app): (Vec<u8>, &[u8], &'static str) = match p.link {
+    let (head, reply): (Vec<u8>, &[u8]) = match p.link {
         Link::Proprietary { magic } => (
             format!("{magic} PUSHLIB version=UNSIGNED-0001 bytes={}\r\n", body.len()).into_bytes(),
             b"OK LIB INSTALLED\r\n",
-            p.family,
         ),
         Link::Http => (
             format!(
@@ -499,17 +514,32 @@ fn druglib_push<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t:
             )
             .into_bytes(),
             b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
-            "http",
         ),
     };
-    let (mut c, t1) = TcpConn::open(
+    // A TLS family's pump listens with TLS too, presenting its factory certificate.
+    let factory = match tls_version(p) {
+        Some(_) => pki::web_console_certificate(p.vendor, p.model).ok(),
+        None => None,
+    };
+    let chain = factory.map(|c| vec![c]);
+    let hs = tls_version(p)
+        .zip(chain.as_deref())
+        .map(|(version, chain)| Handshake {
+            version,
+            sni: None,
+            chain,
+            key: ServerKey::Rsa2048,
+        });
+    let rtt = rng.range(300_000, 900_000);
+    let (mut c, t1) = Session::open(
         sink,
         t + 1_000_000,
         laptop,
         pump,
         isn(rng),
-        rng.range(300_000, 900_000),
-        app,
+        rtt,
+        crate::ward::app_name(p),
+        hs.as_ref().map(|hs| (hs, rng.fork())),
     );
     let mut push = head;
     push.extend_from_slice(&body);
@@ -521,15 +551,148 @@ fn druglib_push<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t:
         party(Some(lmac), lip, Some(lname)),
         party(Some(pmac), pip, Some(pname)),
         (
-            if matches!(p.link, Link::Http) {
-                "http"
-            } else {
-                "tcp"
+            match crate::ward::app_name(p) {
+                "tls" => "tls",
+                "http" => "http",
+                _ => "tcp",
             },
             p.server_port,
             "druglib_transfer_from_unknown_host",
             "critical",
             "a laptop, not the pump server, pushes an unsigned drug library to a pump",
+        ),
+    )
+}
+
+/// A pump resolves the alarm manager and forwards an alarm to it over TLS 1.2; the
+/// server presents a certificate from the hospital's CA that expired 12 days before
+/// the capture started. The pump does not check the validity dates.
+fn expired_certificate<W: Write>(
+    sink: &mut Sink<W>,
+    cast: &Cast<'_>,
+    rng: &mut Rng,
+    t: u64,
+) -> Outcome {
+    let (mac, ip, name) = cast.pump;
+    let plan = cast.plan;
+    let leaf = Leaf {
+        common_name: ALARMS_NAME,
+        dns_name: ALARMS_NAME,
+        valid_since_days: 397 + 12,
+        lifetime_days: 397,
+    };
+    let chain = plan.ca.server_chain(rng, &leaf).unwrap_or_default();
+    let pump = Endpoint {
+        mac,
+        ip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let dns = plan.behind(plan.dns, 53);
+    sink.flow(false, &pump, &dns, "dns");
+    let id = rng.next_u64() as u16;
+    sink.emit(
+        t,
+        frame::udp(pump, dns, 64, &proto::dns(id, ALARMS_NAME, None)),
+    );
+    let rtt = rng.range(800_000, 3_000_000);
+    let answer = Some((plan.alarms, 300));
+    let t1 = t + rtt + 300_000;
+    sink.emit(
+        t1,
+        frame::udp(dns, pump, 63, &proto::dns(id, ALARMS_NAME, answer)),
+    );
+    let client = Endpoint {
+        port: pump.port.wrapping_add(1).max(49_152),
+        ..pump
+    };
+    let server = plan.behind(plan.alarms, 443);
+    let hs = Handshake {
+        version: tls::Version::Tls12,
+        sni: Some(ALARMS_NAME),
+        chain: &chain,
+        key: ServerKey::Ed25519,
+    };
+    let (mut c, t2) = Session::open(
+        sink,
+        t1 + 200_000,
+        client,
+        server,
+        isn(rng),
+        rtt,
+        "tls",
+        Some((&hs, rng.fork())),
+    );
+    // An alarm as JSON in an HTTP POST, and the manager's 202: sizes only.
+    let t3 = c.client_sends(sink, t2, &[0; 412]);
+    let t4 = c.server_sends(sink, t3 + 3_000_000, &[0; 96]);
+    let end = c.close(sink, t4 + 1_000_000);
+    outcome(
+        end,
+        party(Some(mac), ip, Some(name)),
+        party(None, plan.alarms, Some(ALARMS_NAME)),
+        (
+            "tls",
+            443,
+            "expired_certificate",
+            "medium",
+            "the alarm manager presents a certificate that expired 12 days before the capture; the pump accepts it",
+        ),
+    )
+}
+
+/// The biomed workstation opens a pump's web console (HTTPS on 443, by address): the
+/// pump's old TLS stack negotiates TLS 1.0 with TLS_RSA_WITH_3DES_EDE_CBC_SHA and sends
+/// the self-signed certificate made with its vendor's factory key.
+fn weak_tls<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (wmac, wip, wname) = cast.workstation;
+    let (pmac, pip, pname) = cast.pump;
+    let p = cast.profile;
+    let chain: Vec<Vec<u8>> = pki::web_console_certificate(p.vendor, p.model)
+        .into_iter()
+        .collect();
+    sink.emit(t, frame::arp((wmac, wip), ([0; 6], pip), false));
+    sink.emit(t + 300_000, frame::arp((pmac, pip), (wmac, wip), true));
+    let workstation = Endpoint {
+        mac: wmac,
+        ip: wip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let pump = Endpoint {
+        mac: pmac,
+        ip: pip,
+        port: 443,
+    };
+    let hs = Handshake {
+        version: tls::Version::Tls10,
+        sni: None,
+        chain: &chain,
+        key: ServerKey::Rsa2048,
+    };
+    let rtt = rng.range(300_000, 900_000);
+    let (mut c, t1) = Session::open(
+        sink,
+        t + 1_000_000,
+        workstation,
+        pump,
+        isn(rng),
+        rtt,
+        "tls",
+        Some((&hs, rng.fork())),
+    );
+    // GET / and the console's status page: sizes only.
+    let t2 = c.client_sends(sink, t1, &[0; 318]);
+    let t3 = c.server_sends(sink, t2 + 8_000_000, &[0; 5_210]);
+    let end = c.close(sink, t3 + 2_000_000_000);
+    outcome(
+        end,
+        party(Some(wmac), wip, Some(wname)),
+        party(Some(pmac), pip, Some(pname)),
+        (
+            "tls",
+            443,
+            "weak_tls_version",
+            "medium",
+            "a pump's web console negotiates TLS 1.0 with TLS_RSA_WITH_3DES_EDE_CBC_SHA and a self-signed certificate",
         ),
     )
 }

@@ -11,12 +11,13 @@ use dhcproto::v4::MessageType;
 use serde::Serialize;
 
 use crate::frame::{self, BROADCAST, Endpoint, Mac};
-use crate::profiles::{PROFILES, Profile};
+use crate::pki::{Chain, HospitalCa, Leaf};
+use crate::profiles::{PROFILES, Profile, Transport};
 use crate::proto::{self, Dhcp};
 use crate::rng::Rng;
 use crate::scenarios::{self, Cast, Scenario, ScenarioTruth};
 use crate::sink::{Sink, SinkTotals};
-use crate::tcp::TcpConn;
+use crate::tls::{self, Handshake, ServerKey, Session};
 
 /// 2026-11-02T08:00:00Z: the simulated day starts at a fixed instant, so a seed alone
 /// decides the file.
@@ -26,6 +27,12 @@ const LEASE_S: u32 = 3_600;
 const DNS_TTL_S: u32 = 300;
 /// ntpd's maximum poll interval (2^10 s), where a settled client stays.
 const NTP_POLL_S: u64 = 1_024;
+/// How often the biomed workstation polls each pump's SNMP agent.
+const SNMP_POLL_S: u64 = 300;
+/// How often the biomed workstation browses for web consoles.
+const MDNS_BROWSE_S: u64 = 600;
+/// The community the workstation polls with (the agents' factory default).
+pub(crate) const SNMP_COMMUNITY: &str = "public";
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +104,20 @@ struct Attacker {
 
 const ATTACKER_HOSTNAME: &str = "BIOMED-LT-07";
 
+/// The biomedical engineering workstation on the pump VLAN (an HP desktop): it polls
+/// the pumps' SNMP agents and browses for their web consoles by mDNS.
+#[derive(Debug)]
+struct Workstation {
+    mac: Mac,
+    ip: Ipv4Addr,
+    rng: Rng,
+    /// The source port of its SNMP poller (one socket for all polls).
+    snmp_port: u16,
+    joined: bool,
+}
+
+pub(crate) const WORKSTATION_HOSTNAME: &str = "BIOMED-WS-01";
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Host {
     pub mac: Mac,
@@ -116,13 +137,41 @@ pub(crate) struct Plan {
     pub syslog: Ipv4Addr,
     /// The EHR / HL7 interface engine (data centre).
     pub ehr: Ipv4Addr,
+    /// The alarm manager (data centre), which pumps forward alarms to over TLS.
+    pub alarms: Ipv4Addr,
     /// One pump server per family, in [`PROFILES`] order.
     pub servers: Vec<Ipv4Addr>,
+    /// The hospital's issuing CA.
+    pub ca: HospitalCa,
+    /// The certificate chain each family's server presents (TLS families only), in
+    /// [`PROFILES`] order.
+    pub chains: Vec<Option<Chain>>,
 }
 
+/// The alarm manager's DNS name (and certificate name).
+pub(crate) const ALARMS_NAME: &str = "alarms.hospital.example";
+
 impl Plan {
-    fn new() -> Plan {
-        Plan {
+    /// The plan, with certificates from `rng` (made once per run).
+    fn new(rng: &mut Rng) -> Result<Plan, crate::pki::Error> {
+        let ca = HospitalCa::new(rng)?;
+        let mut chains = Vec::with_capacity(PROFILES.len());
+        for p in &PROFILES {
+            chains.push(match p.transport {
+                Transport::Tcp => None,
+                Transport::Tls12 | Transport::Tls13 => Some(ca.server_chain(
+                    rng,
+                    &Leaf {
+                        common_name: p.server_name,
+                        dns_name: p.server_name,
+                        valid_since_days: 120,
+                        // Within the 398 days browsers (and nDPI) accept.
+                        lifetime_days: 397,
+                    },
+                )?),
+            });
+        }
+        Ok(Plan {
             gateway: Host {
                 mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
                 ip: Ipv4Addr::new(10, 20, 0, 1),
@@ -135,10 +184,13 @@ impl Plan {
             ntp: Ipv4Addr::new(10, 10, 0, 123),
             syslog: Ipv4Addr::new(10, 10, 0, 14),
             ehr: Ipv4Addr::new(10, 40, 0, 10),
+            alarms: Ipv4Addr::new(10, 40, 0, 20),
             servers: (0..PROFILES.len())
                 .map(|i| Ipv4Addr::new(10, 30, 0, 10 + i as u8))
                 .collect(),
-        }
+            ca,
+            chains,
+        })
     }
 
     /// A host behind the router, as seen from the pump segment.
@@ -166,6 +218,8 @@ struct Pump {
     /// When the pump's DNS answer for its server expires (ns).
     dns_expiry: u64,
     has_lease: bool,
+    /// When it booted (ns), for its SNMP agent's sysUpTime.
+    booted_at: u64,
 }
 
 impl Pump {
@@ -197,11 +251,16 @@ enum Event {
     AttackerJoins,
     /// Scenario number `index` of the config is played.
     Attack,
+    /// The biomed workstation joins the VLAN and starts browsing (index unused).
+    WorkstationJoins,
+    /// The workstation browses for web consoles by mDNS (index unused).
+    MdnsBrowse,
+    /// The workstation polls pump `index` by SNMP.
+    SnmpPoll,
 }
 
 /// Simulates the ward into `out` (pcapng) and returns the ground truth.
 pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
-    let plan = Plan::new();
     let mut rng = Rng::new(config.seed);
     let mut pumps: Vec<Pump> = (0..config.pumps)
         .map(|i| {
@@ -227,6 +286,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 heartbeats: 0,
                 dns_expiry: 0,
                 has_lease: false,
+                booted_at: 0,
                 rng: r,
             }
         })
@@ -235,10 +295,22 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
     let start = START_S * NS;
     let end = start + u64::from(config.minutes) * 60 * NS;
     let mut sink = Sink::new(out, rng.next_u64(), config.tcp_anomaly_permille)?;
+    let plan = Plan::new(&mut rng.fork()).map_err(io::Error::other)?;
     let mut queue: BinaryHeap<Reverse<(u64, Event, usize)>> = BinaryHeap::new();
     for (i, p) in pumps.iter_mut().enumerate() {
         queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
     }
+    let mut ws_rng = rng.fork();
+    let mut ws_mac = [0x3c, 0x52, 0x82, 0, 0, 0]; // an HP desktop's OUI
+    ws_mac[3..].copy_from_slice(&ws_rng.next_u64().to_be_bytes()[..3]);
+    let mut workstation = Workstation {
+        mac: ws_mac,
+        ip: Ipv4Addr::new(10, 20, 9, 10),
+        snmp_port: ws_rng.range(49_152, 65_000) as u16,
+        rng: ws_rng,
+        joined: false,
+    };
+    queue.push(Reverse((start + 3 * NS, Event::WorkstationJoins, 0)));
     let mut attacker = None;
     if !config.scenarios.is_empty() {
         let mut mac = [0xf8, 0xbc, 0x12, 0, 0, 0]; // a Dell laptop's OUI
@@ -283,6 +355,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                     let cast = Cast {
                         plan: &plan,
                         laptop: (a.mac, a.ip, ATTACKER_HOSTNAME),
+                        workstation: (workstation.mac, workstation.ip, WORKSTATION_HOSTNAME),
                         pump: (pump.mac, pump.ip, &pump.hostname),
                         server: (
                             plan.servers[pump.family],
@@ -300,6 +373,29 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                     ));
                 }
             }
+            Event::WorkstationJoins => {
+                let ws = &mut workstation;
+                let desktop = DhcpClient {
+                    mac: ws.mac,
+                    ip: ws.ip,
+                    hostname: WORKSTATION_HOSTNAME,
+                    vendor_class: "MSFT 5.0",
+                    params: &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252],
+                };
+                let done = join(&mut sink, &plan, &desktop, ws.rng.next_u64() as u32, t);
+                ws.joined = true;
+                queue.push(Reverse((done + NS, Event::MdnsBrowse, 0)));
+            }
+            Event::MdnsBrowse => {
+                mdns_browse(&mut sink, &mut workstation, &mut pumps, t);
+                let next = t + MDNS_BROWSE_S * NS + workstation.rng.below(NS);
+                queue.push(Reverse((next, Event::MdnsBrowse, 0)));
+            }
+            Event::SnmpPoll => {
+                snmp_poll(&mut sink, &mut workstation, &mut pumps[i], t);
+                let next = t + SNMP_POLL_S * NS + workstation.rng.below(NS);
+                queue.push(Reverse((next, Event::SnmpPoll, i)));
+            }
             pump_event => on_pump_event(
                 &mut sink,
                 &plan,
@@ -313,14 +409,11 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
     }
     let totals: SinkTotals = sink.finish()?;
     let laptop = attacker.filter(|a| a.joined);
-    Ok(truth(
-        config,
-        &plan,
-        &pumps,
-        laptop.as_ref(),
-        played,
-        totals,
-    ))
+    let seen = Seen {
+        laptop: laptop.as_ref(),
+        workstation: Some(&workstation).filter(|w| w.joined),
+    };
+    Ok(truth(config, &plan, &pumps, &seen, played, totals))
 }
 
 /// What a pump does at one of its events, and when it does it next.
@@ -336,6 +429,17 @@ fn on_pump_event<W: Write>(
     match event {
         Event::Boot => {
             let t = boot(sink, plan, pump, t);
+            pump.booted_at = t;
+            if pump.profile.mdns_web_console {
+                // Two unsolicited announcements one second apart (RFC 6762 §8.3).
+                for k in 0..2 {
+                    mdns_announce(sink, pump, t + 300_000_000 + k * NS);
+                }
+            }
+            if pump.profile.snmp_agent {
+                let first = t + 30 * NS + pump.rng.below(SNMP_POLL_S * NS);
+                queue.push(Reverse((first, Event::SnmpPoll, i)));
+            }
             queue.push(Reverse((t + pump.rng.below(2 * NS), Event::Heartbeat, i)));
             let lib = t + pump.rng.range(5, 120) * NS;
             queue.push(Reverse((lib, Event::DrugLibrary, i)));
@@ -383,7 +487,11 @@ fn on_pump_event<W: Write>(
             renew(sink, plan, pump, t);
             queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
         }
-        Event::AttackerJoins | Event::Attack => {}
+        Event::AttackerJoins
+        | Event::Attack
+        | Event::WorkstationJoins
+        | Event::MdnsBrowse
+        | Event::SnmpPoll => {}
     }
 }
 
@@ -520,24 +628,40 @@ fn resolve<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -
     t + 100_000
 }
 
-fn connect<W: Write>(
-    sink: &mut Sink<W>,
-    plan: &Plan,
-    pump: &mut Pump,
-    t: u64,
-    app: &'static str,
-) -> (TcpConn, u64) {
+/// The TLS version of a family's transport (`None`: plain TCP).
+pub(crate) fn tls_version(p: &Profile) -> Option<tls::Version> {
+    match p.transport {
+        Transport::Tcp => None,
+        Transport::Tls12 => Some(tls::Version::Tls12),
+        Transport::Tls13 => Some(tls::Version::Tls13),
+    }
+}
+
+/// Connects a pump to its server (resolving the server's name first when needed),
+/// with the TLS handshake when its family's link uses TLS.
+fn connect<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> (Session, u64) {
     let t = resolve(sink, plan, pump, t);
     let client = pump.endpoint();
     let server = plan.behind(plan.servers[pump.family], pump.profile.server_port);
     let isn = (pump.rng.next_u64() as u32, pump.rng.next_u64() as u32);
-    TcpConn::open(sink, t, client, server, isn, pump.rtt, app)
+    let p = pump.profile;
+    let chain = plan.chains[pump.family].as_deref().unwrap_or_default();
+    let hs = tls_version(p).map(|version| Handshake {
+        version,
+        sni: Some(p.server_name),
+        chain,
+        key: ServerKey::Ed25519,
+    });
+    let tls = hs.as_ref().map(|hs| (hs, pump.rng.fork()));
+    Session::open(sink, t, client, server, isn, pump.rtt, app_name(p), tls)
 }
 
-fn app_name(p: &Profile) -> &'static str {
-    match p.link {
-        crate::profiles::Link::Http => "http",
-        crate::profiles::Link::Proprietary { .. } => p.family,
+/// The protocol name a family's link is counted under in the truth.
+pub(crate) fn app_name(p: &Profile) -> &'static str {
+    match (p.transport, p.link) {
+        (Transport::Tls12 | Transport::Tls13, _) => "tls",
+        (Transport::Tcp, crate::profiles::Link::Http) => "http",
+        (Transport::Tcp, crate::profiles::Link::Proprietary { .. }) => p.family,
     }
 }
 
@@ -545,7 +669,7 @@ fn heartbeat<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64)
     pump.heartbeats += 1;
     let battery = 100 - (pump.heartbeats / 20).min(80);
     let (req, resp) = proto::heartbeat(pump.profile, &pump.serial, pump.heartbeats, battery);
-    let (mut conn, t) = connect(sink, plan, pump, t, app_name(pump.profile));
+    let (mut conn, t) = connect(sink, plan, pump, t);
     let t = conn.client_sends(sink, t, &req);
     let t = conn.server_sends(sink, t + 200_000, &resp);
     conn.close(sink, t + 100_000);
@@ -591,13 +715,111 @@ fn syslog<W: Write>(
 
 fn druglib<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) -> u64 {
     let (req, head) = proto::druglib_request(pump.profile, &pump.serial);
-    let mut body = head;
     let mut r = Rng::new(pump.rng.next_u64());
-    body.extend((0..pump.profile.druglib_bytes).map(|_| r.next_u64() as u8));
-    let (mut conn, t) = connect(sink, plan, pump, t, app_name(pump.profile));
+    let bytes = pump.profile.druglib_bytes;
+    let (mut conn, t) = connect(sink, plan, pump, t);
     let t = conn.client_sends(sink, t, &req);
-    let t = conn.server_sends(sink, t + 500_000, &body);
+    let t = match &mut conn {
+        Session::Plain(c) => {
+            let mut body = head;
+            body.extend((0..bytes).map(|_| r.next_u64() as u8));
+            c.server_sends(sink, t + 500_000, &body)
+        }
+        // Encrypted: only the length shows, so no library bytes are made.
+        Session::Tls(s) => s.server_sends(sink, t + 500_000, head.len() + bytes),
+    };
     conn.close(sink, t + 100_000)
+}
+
+/// The mDNS group (RFC 6762 §3) as a destination: 224.0.0.251, its multicast MAC.
+fn mdns_group() -> Endpoint {
+    Endpoint {
+        mac: [0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb],
+        ip: Ipv4Addr::new(224, 0, 0, 251),
+        port: 5353,
+    }
+}
+
+/// mDNS packets leave with IP TTL 255 (RFC 6762 §11).
+const MDNS_TTL: u8 = 255;
+
+/// A pump's multicast response advertising its web console.
+fn mdns_announce<W: Write>(sink: &mut Sink<W>, pump: &Pump, t: u64) {
+    let me = Endpoint {
+        mac: pump.mac,
+        ip: pump.ip,
+        port: 5353,
+    };
+    let group = mdns_group();
+    sink.flow(false, &me, &group, "mdns");
+    let console = proto::WebConsole {
+        host: &pump.hostname,
+        ip: pump.ip,
+        port: 80,
+    };
+    let payload = proto::mdns_announcement(&console);
+    sink.emit(t, frame::udp(me, group, MDNS_TTL, &payload));
+}
+
+/// The workstation asks for `_http._tcp.local`; every pump with a web console answers
+/// after a random 20–120 ms (RFC 6762 §6).
+fn mdns_browse<W: Write>(sink: &mut Sink<W>, ws: &mut Workstation, pumps: &mut [Pump], t: u64) {
+    let me = Endpoint {
+        mac: ws.mac,
+        ip: ws.ip,
+        port: 5353,
+    };
+    let group = mdns_group();
+    sink.flow(false, &me, &group, "mdns");
+    sink.emit(t, frame::udp(me, group, MDNS_TTL, &proto::mdns_query()));
+    for pump in pumps
+        .iter_mut()
+        .filter(|p| p.has_lease && p.profile.mdns_web_console)
+    {
+        let delay = pump.rng.range(20_000_000, 120_000_000);
+        mdns_announce(sink, pump, t + delay);
+    }
+}
+
+/// The workstation polls a pump's SNMP agent for its system group: ARP for the pump
+/// (its cache entry has expired since the last poll), GetRequest, Response.
+fn snmp_poll<W: Write>(sink: &mut Sink<W>, ws: &mut Workstation, pump: &mut Pump, t: u64) {
+    if !ws.joined || !pump.has_lease {
+        return;
+    }
+    sink.emit(t, frame::arp((ws.mac, ws.ip), ([0; 6], pump.ip), false));
+    let t = t + pump.rtt / 2;
+    sink.emit(t, frame::arp((pump.mac, pump.ip), (ws.mac, ws.ip), true));
+    let poller = Endpoint {
+        mac: ws.mac,
+        ip: ws.ip,
+        port: ws.snmp_port,
+    };
+    let agent = Endpoint {
+        mac: pump.mac,
+        ip: pump.ip,
+        port: 161,
+    };
+    sink.flow(false, &poller, &agent, "snmp");
+    let id = (ws.rng.next_u64() >> 33) as i32;
+    let t = t + 200_000;
+    sink.emit(
+        t,
+        frame::udp(poller, agent, 128, &proto::snmp(SNMP_COMMUNITY, id, None)),
+    );
+    let p = pump.profile;
+    let descr = format!(
+        "{} {} communication module, firmware {}",
+        p.vendor, p.model, p.firmware
+    );
+    let t = t + pump.rtt + 1_500_000;
+    let system = proto::SnmpSystem {
+        descr: &descr,
+        uptime: ((t - pump.booted_at) / 10_000_000) as u32,
+        name: &pump.hostname,
+    };
+    let answer = proto::snmp(SNMP_COMMUNITY, id, Some(&system));
+    sink.emit(t, frame::udp(agent, poller, 64, &answer));
 }
 
 /// Unicast renewal at T1 (RFC 2131 §4.4.5).
@@ -621,11 +843,18 @@ fn renew<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
     sink.emit(t + 2_000_000, frame::udp(server, client, 128, &ack));
 }
 
+/// The devices that joined the VLAN during the run, besides the pumps.
+#[derive(Debug)]
+struct Seen<'a> {
+    laptop: Option<&'a Attacker>,
+    workstation: Option<&'a Workstation>,
+}
+
 fn truth(
     config: &Config,
     plan: &Plan,
     pumps: &[Pump],
-    attacker: Option<&Attacker>,
+    seen: &Seen<'_>,
     played: Vec<ScenarioTruth>,
     totals: SinkTotals,
 ) -> Truth {
@@ -678,7 +907,21 @@ fn truth(
             });
         }
     }
-    if let Some(a) = attacker {
+    if let Some(w) = seen.workstation {
+        devices.push(Device {
+            mac: Some(mac_text(&w.mac)),
+            ip: w.ip.to_string(),
+            hostname: Some(WORKSTATION_HOSTNAME.to_owned()),
+            kind: "workstation",
+            vendor: Some("HP"),
+            model: Some("biomed engineering workstation (SNMP polls, mDNS browsing)"),
+            firmware: None,
+            zone: "pumps",
+            family: None,
+            serial: None,
+        });
+    }
+    if let Some(a) = seen.laptop {
         devices.push(Device {
             mac: Some(mac_text(&a.mac)),
             ip: a.ip.to_string(),
@@ -736,6 +979,16 @@ fn truth(
             "ehr",
             "EHR / HL7 interface engine (behind gateway)",
         ),
+        Device {
+            hostname: Some(ALARMS_NAME.to_owned()),
+            ..infra(
+                None,
+                plan.alarms,
+                "alarm_manager",
+                "ehr",
+                "alarm manager (behind gateway)",
+            )
+        },
     ]);
     for (ip, p) in plan.servers.iter().zip(&PROFILES) {
         devices.push(Device {
