@@ -254,6 +254,8 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
             "druglib_push_from_unknown_host",
             "expired_server_certificate",
             "weak_tls_version",
+            "tampered_pcd03_over_hard_limit",
+            "cleartext_hl7_with_phi",
         ]
     );
     assert_conversations_are_the_truths_flows(&file, &truth);
