@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Simulator throughput: `pumpguard sim` generating ~1,400,000 packets (400 pumps, 120
+# Simulator throughput: `pumpguard sim` generating ~1,600,000 packets (400 pumps, 120
 # minutes) against `editcap` merely copying that same capture (a floor: reading and
 # writing pcapng without generating anything), run alternately by hyperfine.
 # Prints packets/s for both and the ratio. Issue 3's goal: 1 M packets in under 10 s.

@@ -83,7 +83,9 @@ fn tshark_reads_the_ward_and_agrees_with_the_truth() {
     assert_conversations_are_the_truths_flows(&file, &truth);
 
     let phs = tshark(&file, &["-q", "-z", "io,phs"]);
-    for proto in ["dhcp", "dns", "http", "arp", "tcp", "udp", "ntp", "syslog"] {
+    for proto in [
+        "dhcp", "dns", "http", "arp", "tcp", "udp", "ntp", "syslog", "hl7",
+    ] {
         assert!(
             phs.lines()
                 .any(|l| l.trim_start().starts_with(&format!("{proto} "))),
@@ -254,6 +256,8 @@ fn scenarios_are_in_the_capture_where_the_truth_says() {
             "druglib_push_from_unknown_host",
             "expired_server_certificate",
             "weak_tls_version",
+            "tampered_pcd03_over_hard_limit",
+            "cleartext_hl7_with_phi",
         ]
     );
     assert_conversations_are_the_truths_flows(&file, &truth);
@@ -710,6 +714,26 @@ fn ndpi_classifies_the_wards_protocols_and_counts_its_flows() {
             "nDPI did not classify {proto}:\n{detected}"
         );
     }
+    // nDPI 4.2 has no HL7 dissector (later releases name it 380/HL7): it leaves every
+    // MLLP conversation on 2575 Unknown, seeing cleartext in each. The pivot scenario's
+    // SYN probe of 2575 carries no payload, so nDPI sees no text in it.
+    let mllp: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(":2575 ") && l.contains("[PLAIN TEXT ("))
+        .collect();
+    assert_eq!(
+        mllp.len() as u64,
+        truth["flows_by_protocol"]["hl7"]
+            .as_u64()
+            .expect("hl7 flows"),
+        "{mllp:#?}"
+    );
+    for flow in &mllp {
+        assert!(
+            flow.contains("[proto: 0/Unknown]") && flow.contains("[ClearText]"),
+            "{flow}"
+        );
+    }
     // nDPI's own TLS and X.509 parsing flags the certificate and version scenarios, on
     // the flow between the scenario's hosts.
     let flow_of = |name: &str| -> String {
@@ -1148,4 +1172,320 @@ fn the_biomed_workstation_polls_snmp_and_browses_mdns() {
         assert_eq!(f[2], f[0]);
     }
     assert!(truth["flows_by_protocol"]["mdns"].as_u64().expect("mdns") > 0);
+}
+
+/// The two directions of TCP stream `stream` as tshark reassembles them
+/// (`follow,tcp,raw`): what the connection's client sent, then its server.
+fn follow(file: &Path, stream: &str) -> (Vec<u8>, Vec<u8>) {
+    let text = tshark(file, &["-q", "-z", &format!("follow,tcp,raw,{stream}")]);
+    let (mut client, mut server) = (Vec::new(), Vec::new());
+    let body = text.split("Node 1:").nth(1).expect("follow output");
+    for line in body.lines().skip(1).filter(|l| !l.starts_with("===")) {
+        let (to, hex) = match line.strip_prefix('\t') {
+            Some(hex) => (&mut server, hex),
+            None => (&mut client, line),
+        };
+        to.extend(
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")),
+        );
+    }
+    (client, server)
+}
+
+/// The MLLP-framed messages in `stream`, read by python `hl7` (a parser we did not
+/// write): one row per message, the value at each of `paths` (python-hl7 syntax, e.g.
+/// `MSH.F9.R1.C1`), empty where the message has none.
+fn python_hl7(stream: &[u8], paths: &[&str]) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("stream.mllp");
+    std::fs::write(&path, stream).expect("write");
+    let script = r#"
+import sys, hl7
+data = open(sys.argv[1], 'rb').read()
+for block in data.split(b'\x0b')[1:]:
+    text = block.split(b'\x1c')[0].decode('utf-8')
+    m = hl7.parse(text)
+    row = []
+    for p in sys.argv[2:]:
+        try:
+            row.append(str(m[p]))
+        except Exception:
+            row.append('')
+    print('\t'.join(row))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .args(paths)
+        .output()
+        .expect("python3 with hl7 is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn hl7_over_mllp_is_dissected_and_its_scenarios_carry_what_the_truth_says() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("hl7.pcapng");
+    let truth = sim(
+        &file,
+        &[
+            "--pumps",
+            "25",
+            "--minutes",
+            "8",
+            "--seed",
+            "11",
+            "--scenario",
+            "all",
+            "--tcp-anomalies",
+            "0",
+        ],
+    );
+    assert_conversations_are_the_truths_flows(&file, &truth);
+    assert!(
+        truth["capture_point"]
+            .as_str()
+            .expect("capture point")
+            .contains("VACL")
+    );
+    // Each frame once: no duplicate, retransmitted or reordered segment anywhere.
+    assert_eq!(
+        tshark(
+            &file,
+            &["-Y", "tcp.analysis.flags && !tcp.analysis.window_update"]
+        )
+        .lines()
+        .count(),
+        0
+    );
+
+    // tshark's HL7 dissector (registered on TCP 2575) reads every message type.
+    let rows = tshark(
+        &file,
+        &[
+            "-Y",
+            "hl7",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "eth.src",
+            "-e",
+            "eth.dst",
+            "-e",
+            "hl7.message.type",
+            "-e",
+            "hl7.event.type",
+        ],
+    );
+    let kinds: std::collections::BTreeSet<String> = rows
+        .lines()
+        .map(|r| {
+            let f: Vec<&str> = r.split('\t').collect();
+            format!("{}^{}", f[5], f[6])
+        })
+        .collect();
+    for kind in [
+        "RGV^O15", "ACK^O15", "ORU^R01", "ACK^R01", "ORU^R42", "ACK^R42", "ORU^R40", "ACK^R40",
+    ] {
+        assert!(kinds.contains(kind), "{kind} not dissected: {kinds:?}");
+    }
+    // Every HL7 conversation of the truth carries messages tshark reads.
+    let streams: std::collections::BTreeSet<&str> = rows
+        .lines()
+        .map(|r| r.split('\t').next().expect("stream"))
+        .collect();
+    assert_eq!(
+        streams.len() as u64,
+        truth["flows_by_protocol"]["hl7"]
+            .as_u64()
+            .expect("hl7 flows")
+    );
+
+    // On the server VLAN, a pump server's frames carry its own MAC (as the truth lists
+    // it) and the EHR's carry the server VLAN gateway's.
+    let devices = truth["devices"].as_array().expect("devices");
+    let ehr = devices
+        .iter()
+        .find(|d| d["kind"] == "ehr")
+        .expect("the EHR");
+    let ehr_ip = ehr["ip"].as_str().expect("ip");
+    let server_gateway = devices
+        .iter()
+        .find(|d| d["ip"] == "10.30.0.1")
+        .and_then(|d| d["mac"].as_str())
+        .expect("server VLAN gateway");
+    let mut seen_servers = 0;
+    for server in devices.iter().filter(|d| d["kind"] == "pump_server") {
+        let (ip, mac) = (
+            server["ip"].as_str().expect("ip"),
+            server["mac"]
+                .as_str()
+                .expect("a server's MAC is on its VLAN"),
+        );
+        for r in rows.lines() {
+            let f: Vec<&str> = r.split('\t').collect();
+            if f[1] == ip && f[2] == ehr_ip {
+                assert_eq!((f[3], f[4]), (mac, server_gateway), "{r}");
+                seen_servers += 1;
+            }
+        }
+    }
+    assert!(seen_servers > 0, "no server to EHR message");
+
+    let by_name = |name: &str| -> serde_json::Value {
+        truth["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .expect(name)
+    };
+    let ip = |s: &serde_json::Value, who: &str| s[who]["ip"].as_str().expect("ip").to_owned();
+
+    // The tampered order: from the laptop (not the EHR), to the server's 2575, spoofing
+    // the EHR's MSH-3; python hl7 reads an RXG-15 rate above the truth's hard limit,
+    // and the server's ACK^O15 CA.
+    let s = by_name("tampered_pcd03_over_hard_limit");
+    let evidence = &s["hl7"];
+    let (laptop, server) = (ip(&s, "attacker"), ip(&s, "target"));
+    assert_ne!(laptop, ehr_ip);
+    let order = in_window(
+        &file,
+        &s,
+        &format!(
+            "hl7.message.type == \"RGV\" && ip.src == {laptop} && ip.dst == {server} && tcp.dstport == {}",
+            s["port"]
+        ),
+    );
+    assert_eq!(order.len(), 1);
+    let stream = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("hl7 && ip.src == {laptop} && ip.dst == {server}"),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+        ],
+    );
+    let (sent, answer) = follow(&file, stream.trim());
+    let read = python_hl7(
+        &sent,
+        &[
+            "MSH.F9.R1.C1",
+            "MSH.F3.R1.C1",
+            "RXG.F4.R1.C2",
+            "RXG.F15",
+            "RXG.F16.R1.C4",
+        ],
+    );
+    assert_eq!(read.len(), 1, "{read:?}");
+    let o = &read[0];
+    assert_eq!(o[0], "RGV");
+    assert_eq!(o[1], evidence["sending_application"].as_str().expect("app"));
+    assert_eq!(o[2], evidence["drug"].as_str().expect("drug"));
+    let rate: f64 = o[3].parse().expect("RXG-15");
+    let hard_max = evidence["hard_max"].as_f64().expect("hard max");
+    assert_eq!(rate, evidence["ordered_rate"].as_f64().expect("rate"));
+    assert!(rate > hard_max, "{rate} <= {hard_max}");
+    assert_eq!(o[4], evidence["rate_unit"].as_str().expect("unit"));
+    let ack = python_hl7(&answer, &["MSH.F9.R1.C1", "MSH.F9.R1.C2", "MSA.F1"]);
+    assert_eq!(ack, vec![vec!["ACK", "O15", "CA"]]);
+    // The real EHR's orders to that server name the same application.
+    let real = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("hl7.message.type == \"RGV\" && ip.src == {ehr_ip} && ip.dst == {server}"),
+        ],
+    );
+    assert!(!real.is_empty(), "the EHR orders on that server too");
+
+    // PHI in cleartext: a pump sends the EHR ORU^R01 with PID-5 and PID-7; the
+    // servers' own device data carries the record number only.
+    let s = by_name("cleartext_hl7_with_phi");
+    let (pump, target) = (ip(&s, "attacker"), ip(&s, "target"));
+    assert_eq!(target, ehr_ip);
+    assert!(
+        devices
+            .iter()
+            .any(|d| d["kind"] == "infusion_pump" && d["ip"] == pump.as_str())
+    );
+    assert_eq!(
+        s["hl7"]["phi_fields"],
+        serde_json::json!(["PID-5", "PID-7"])
+    );
+    let frames = in_window(
+        &file,
+        &s,
+        &format!(
+            "hl7.message.type == \"ORU\" && ip.src == {pump} && ip.dst == {target} && eth.src == {}",
+            s["attacker"]["mac"].as_str().expect("mac")
+        ),
+    );
+    assert_eq!(frames.len(), 1);
+    let stream = tshark(
+        &file,
+        &[
+            "-Y",
+            &format!("hl7 && ip.src == {pump}"),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+        ],
+    );
+    let (sent, _) = follow(&file, stream.trim());
+    let paths = [
+        "MSH.F9.R1.C2",
+        "PID.F3.R1.C1",
+        "PID.F5.R1.C1",
+        "PID.F5.R1.C2",
+        "PID.F7",
+    ];
+    let phi = python_hl7(&sent, &paths);
+    assert_eq!(phi.len(), 1);
+    assert_eq!(phi[0][0], "R01");
+    assert!(phi[0][1].starts_with("HO"), "record number: {phi:?}");
+    assert!(
+        phi[0][2..].iter().all(|v| !v.is_empty()),
+        "name and birth date: {phi:?}"
+    );
+    assert_eq!(phi[0][4].len(), 8, "YYYYMMDD: {phi:?}");
+    let server_stream = rows
+        .lines()
+        .find(|r| {
+            let f: Vec<&str> = r.split('\t').collect();
+            f[1] != pump && f[2] == ehr_ip && r.contains("\tORU\tR01")
+        })
+        .and_then(|r| r.split('\t').next())
+        .expect("server device data");
+    let (reports, _) = follow(&file, server_stream);
+    let reports = python_hl7(&reports, &paths);
+    assert!(!reports.is_empty());
+    for r in reports.iter().filter(|r| r[0] == "R01") {
+        assert!(
+            r[1].starts_with("HO") && r[2..].iter().all(String::is_empty),
+            "{r:?}"
+        );
+    }
 }

@@ -7,7 +7,9 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+use crate::clinical::{self, DRUGS, Infusion};
 use crate::frame::{self, Endpoint, Flags, Mac};
+use crate::mllp::{EHR_APP, HL7_PORT, Interfaces};
 use crate::pki::{self, Leaf};
 use crate::profiles::{Link, Profile};
 use crate::proto;
@@ -44,6 +46,13 @@ pub enum Scenario {
     /// The biomed workstation opens a pump's web console, which only speaks TLS 1.0 and
     /// picks TLS_RSA_WITH_3DES_EDE_CBC_SHA, with a self-signed factory certificate.
     WeakTlsVersion,
+    /// The laptop, spoofing the EHR's MSH-3, sends a pump server a PCD-03 order
+    /// (RGV^O15) for Dopamine at 60 ug/kg/min, above the library's hard maximum of 25;
+    /// the server accepts it (ACK^O15 CA) without checking.
+    TamperedPcd03OverHardLimit,
+    /// A pump sends its device data (ORU^R01) straight to the EHR in cleartext MLLP,
+    /// with the patient's name and birth date (PID-5, PID-7).
+    CleartextHl7WithPhi,
 }
 
 impl Scenario {
@@ -59,6 +68,8 @@ impl Scenario {
         Scenario::DruglibPushFromUnknownHost,
         Scenario::ExpiredServerCertificate,
         Scenario::WeakTlsVersion,
+        Scenario::TamperedPcd03OverHardLimit,
+        Scenario::CleartextHl7WithPhi,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +84,8 @@ impl Scenario {
             Scenario::DruglibPushFromUnknownHost => "druglib_push_from_unknown_host",
             Scenario::ExpiredServerCertificate => "expired_server_certificate",
             Scenario::WeakTlsVersion => "weak_tls_version",
+            Scenario::TamperedPcd03OverHardLimit => "tampered_pcd03_over_hard_limit",
+            Scenario::CleartextHl7WithPhi => "cleartext_hl7_with_phi",
         }
     }
 
@@ -91,8 +104,31 @@ pub struct Party {
     pub hostname: Option<String>,
 }
 
+/// What an HL7 scenario's message says, for scoring content checks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hl7Evidence {
+    /// MSH-9 of the offending message.
+    pub message_type: &'static str,
+    /// MSH-3 as sent (spoofed or not).
+    pub sending_application: &'static str,
+    /// The drug ordered (RXG-4-2), its rate (RXG-15), unit and library hard maximum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drug: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordered_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_unit: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_max: Option<f64>,
+    /// The answer the receiver gave (e.g. `ACK^O15 CA`).
+    pub answer: &'static str,
+    /// Fields carrying PHI in clear (e.g. `PID-5`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phi_fields: Vec<&'static str>,
+}
+
 /// One played scenario, as the truth file lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScenarioTruth {
     pub name: &'static str,
     /// RFC 3339 window of the attack traffic.
@@ -104,8 +140,14 @@ pub struct ScenarioTruth {
     pub port: u16,
     /// The alert kind a sensor should raise.
     pub expected_alert: &'static str,
+    /// Further alerts the same traffic should raise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_expected_alerts: Vec<&'static str>,
     pub severity: &'static str,
     pub description: &'static str,
+    /// HL7 scenarios: what the message says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hl7: Option<Hl7Evidence>,
 }
 
 /// RFC 3339 of epoch nanoseconds.
@@ -153,6 +195,12 @@ pub(crate) struct Cast<'a> {
     pub server: (Ipv4Addr, u16, &'a str),
     /// That pump's family.
     pub profile: &'a Profile,
+    /// Its family's index in [`PROFILES`](crate::profiles::PROFILES).
+    pub family: usize,
+    /// Its infusion, once it has one.
+    pub infusion: Option<&'a Infusion>,
+    /// The ward's HL7 applications.
+    pub hl7: &'a Interfaces,
 }
 
 /// Plays `scenario` from `t`; returns its truth.
@@ -179,6 +227,8 @@ pub(crate) fn play<W: Write>(
         Scenario::DruglibPushFromUnknownHost => druglib_push(sink, cast, rng, t),
         Scenario::ExpiredServerCertificate => expired_certificate(sink, cast, rng, t),
         Scenario::WeakTlsVersion => weak_tls(sink, cast, rng, t),
+        Scenario::TamperedPcd03OverHardLimit => tampered_order(sink, cast, rng, t),
+        Scenario::CleartextHl7WithPhi => phi_in_clear(sink, cast, rng, t),
     };
     ScenarioTruth {
         name: scenario.name(),
@@ -225,8 +275,10 @@ fn outcome(
             protocol,
             port,
             expected_alert,
+            also_expected_alerts: Vec::new(),
             severity,
             description,
+            hl7: None,
         },
     }
 }
@@ -845,7 +897,140 @@ fn laptop_to_pump<W: Write>(
         protocol,
         port,
         expected_alert,
+        also_expected_alerts: Vec::new(),
         severity,
         description,
+        hl7: None,
     }
+}
+
+/// One MLLP exchange on a new connection: `message` from `client`, `answer` back; the
+/// client closes. Returns when the close completes.
+fn mllp_exchange<W: Write>(
+    sink: &mut Sink<W>,
+    rng: &mut Rng,
+    t: u64,
+    (client, server): (Endpoint, Endpoint),
+    message: &str,
+    answer: impl FnOnce(u64) -> String,
+) -> u64 {
+    let rtt = rng.range(800_000, 2_500_000);
+    let (mut c, t) = TcpConn::open(sink, t, client, server, isn(rng), rtt, "hl7");
+    let mut frame = Vec::with_capacity(message.len() + 3);
+    pumpguard_hl7::mllp::encode(message.as_bytes(), &mut frame);
+    let t = c.client_sends(sink, t, &frame);
+    let t = t + rng.range(2_000_000, 8_000_000);
+    frame.clear();
+    pumpguard_hl7::mllp::encode(answer(t).as_bytes(), &mut frame);
+    let t = c.server_sends(sink, t, &frame);
+    c.close(sink, t + 50_000_000)
+}
+
+/// The laptop sends a pump server an order for Dopamine at 60 ug/kg/min (hard maximum
+/// 25) with the EHR's application name in MSH-3; the server accepts it.
+fn tampered_order<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (lmac, lip, lname) = cast.laptop;
+    let (pmac, _, _) = cast.pump;
+    let (sip, _, sname) = cast.server;
+    let dopamine = &DRUGS[0];
+    let mut order = Infusion::invent(rng, pmac);
+    order.drug = dopamine;
+    order.rate = 60.0;
+    let server_app = cast.hl7.server_app(cast.family);
+    let control_id = format!("EHR{:08}", rng.below(100_000_000));
+    let message = clinical::order(&control_id, t, &order, &cast.hl7.ehr, server_app);
+    let laptop = Endpoint {
+        mac: lmac,
+        ip: lip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let server = cast.plan.behind(sip, HL7_PORT);
+    let accept_id = format!("PS{}-X{:07}", cast.family, rng.below(10_000_000));
+    let end = mllp_exchange(sink, rng, t, (laptop, server), &message, |at| {
+        clinical::order_accept(&message, &accept_id, at)
+    });
+    let mut o = outcome(
+        end,
+        party(Some(lmac), lip, Some(lname)),
+        party(None, sip, Some(sname)),
+        (
+            "hl7",
+            HL7_PORT,
+            "pcd03_over_hard_limit",
+            "critical",
+            "a laptop spoofing the EHR orders Dopamine at 60 ug/kg/min (hard maximum 25) on a pump server, which accepts it",
+        ),
+    );
+    o.truth.also_expected_alerts = vec!["pcd03_unexpected_source"];
+    o.truth.hl7 = Some(Hl7Evidence {
+        message_type: "RGV^O15^RGV_O15",
+        sending_application: EHR_APP,
+        drug: Some(dopamine.name),
+        ordered_rate: Some(order.rate),
+        rate_unit: Some(dopamine.unit.ucum),
+        hard_max: Some(dopamine.hard_max),
+        answer: "ACK^O15 CA",
+        phi_fields: Vec::new(),
+    });
+    o
+}
+
+/// A pump reports its infusion to the EHR itself, in cleartext MLLP with the
+/// patient's name and birth date; the EHR acknowledges.
+fn phi_in_clear<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (pmac, pip, pname) = cast.pump;
+    let ehr = cast.plan.ehr;
+    let invented;
+    let inf = match cast.infusion {
+        Some(inf) => inf,
+        None => {
+            invented = Infusion::invent(rng, pmac);
+            &invented
+        }
+    };
+    // The pump names itself as the sending application.
+    let me = clinical::App {
+        name: "PUMP_COMM_MODULE",
+        facility: "WARD",
+        eui64: clinical::eui64(pmac),
+    };
+    let control_id = format!("PMP{:07}", rng.below(10_000_000));
+    let message = clinical::device_data(&control_id, t, inf, 12.0, &me, &cast.hl7.ehr, true);
+    let pump = Endpoint {
+        mac: pmac,
+        ip: pip,
+        port: rng.range(49_152, 65_000) as u16,
+    };
+    let ack_id = format!("EHR{:08}", rng.below(100_000_000));
+    let end = mllp_exchange(
+        sink,
+        rng,
+        t,
+        (pump, cast.plan.behind(ehr, HL7_PORT)),
+        &message,
+        |at| clinical::ack(&message, &ack_id, at),
+    );
+    let mut o = outcome(
+        end,
+        party(Some(pmac), pip, Some(pname)),
+        party(None, ehr, Some("ehr-interface-engine")),
+        (
+            "hl7",
+            HL7_PORT,
+            "cleartext_hl7_phi",
+            "high",
+            "a pump sends device data with the patient's name and birth date to the EHR in cleartext MLLP over the Wi-Fi VLAN",
+        ),
+    );
+    o.truth.hl7 = Some(Hl7Evidence {
+        message_type: "ORU^R01^ORU_R01",
+        sending_application: "PUMP_COMM_MODULE",
+        drug: None,
+        ordered_rate: None,
+        rate_unit: None,
+        hard_max: None,
+        answer: "ACK^R01 AA",
+        phi_fields: vec!["PID-5", "PID-7"],
+    });
+    o
 }

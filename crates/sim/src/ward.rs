@@ -1,6 +1,11 @@
 //! The ward: its network plan, its devices and what they do over time. Events are
 //! taken in time order from a heap (one pending event per device and kind), so memory
 //! stays flat however many minutes are simulated.
+//!
+//! The capture point is described by [`CAPTURE_POINT`]: a SPAN of the pump VLAN, plus
+//! a filtered capture (VACL) on the core switch of the pump-server VLAN's traffic to
+//! and from the EHR / alarm-manager subnet. Each frame is captured once: pump ↔ server
+//! traffic only on the pump VLAN, server ↔ EHR traffic only on the server VLAN.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -10,7 +15,9 @@ use std::net::Ipv4Addr;
 use dhcproto::v4::MessageType;
 use serde::Serialize;
 
+use crate::clinical::Infusion;
 use crate::frame::{self, BROADCAST, Endpoint, Mac};
+use crate::mllp::Interfaces;
 use crate::pki::{Chain, HospitalCa, Leaf};
 use crate::profiles::{PROFILES, Profile, Transport};
 use crate::proto::{self, Dhcp};
@@ -33,6 +40,17 @@ const SNMP_POLL_S: u64 = 300;
 const MDNS_BROWSE_S: u64 = 600;
 /// The community the workstation polls with (the agents' factory default).
 pub(crate) const SNMP_COMMUNITY: &str = "public";
+/// How often a pump server reports each running infusion to the EHR (PCD-01).
+const DEVICE_DATA_S: u64 = 60;
+/// One PCD-01 report in this many comes with an occlusion alarm (PCD-04).
+const OCCLUSION_ONE_IN: u64 = 40;
+
+/// Where the capture is taken, as the truth states it.
+pub const CAPTURE_POINT: &str = "SPAN of the pump VLAN (10.20.0.0/16, every frame) plus a \
+filtered VACL capture on the core switch of the pump-server VLAN (10.30.0.0/24) to and from \
+the EHR / alarm-manager subnet (10.40.0.0/24); each frame is captured once. On the pump VLAN, \
+hosts beyond the pump VLAN's gateway carry its MAC; on the server VLAN, pump servers carry \
+their own MACs and EHR-subnet hosts the server VLAN gateway's MAC.";
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +88,8 @@ pub struct Device {
 /// The ground truth written beside the capture.
 #[derive(Debug, Clone, Serialize)]
 pub struct Truth {
+    /// Which traffic the capture sees (see [`CAPTURE_POINT`]).
+    pub capture_point: &'static str,
     pub seed: u64,
     pub pumps: u32,
     pub minutes: u32,
@@ -124,13 +144,16 @@ pub(crate) struct Host {
     pub ip: Ipv4Addr,
 }
 
-/// The fixed infrastructure of the ward's network. Hosts on the captured segment (the
-/// pump VLAN) have a MAC; hosts behind the router are only addresses, since every
-/// frame to or from them carries the router's MAC there.
+/// The fixed infrastructure of the ward's network. Hosts on a captured segment (the
+/// pump VLAN; the pump servers on theirs) have a MAC; hosts behind a router are only
+/// addresses, since every frame to or from them carries the router's MAC there.
 #[derive(Debug)]
 pub(crate) struct Plan {
     /// The router of the pump VLAN (Cisco HSRP virtual MAC).
     pub gateway: Host,
+    /// The router of the pump-server VLAN (HSRP group 30), through which the servers
+    /// reach the EHR subnet.
+    pub server_gateway: Host,
     pub dhcp: Host,
     pub dns: Ipv4Addr,
     pub ntp: Ipv4Addr,
@@ -176,6 +199,10 @@ impl Plan {
                 mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x78],
                 ip: Ipv4Addr::new(10, 20, 0, 1),
             },
+            server_gateway: Host {
+                mac: [0x00, 0x00, 0x0c, 0x07, 0xac, 0x1e],
+                ip: Ipv4Addr::new(10, 30, 0, 1),
+            },
             dhcp: Host {
                 mac: [0x02, 0x50, 0x47, 0x00, 0x00, 0x02],
                 ip: Ipv4Addr::new(10, 20, 0, 2),
@@ -201,6 +228,24 @@ impl Plan {
             port,
         }
     }
+
+    /// A host of the EHR subnet, as seen from the pump-server VLAN.
+    pub(crate) fn beyond_core(&self, ip: Ipv4Addr, port: u16) -> Endpoint {
+        Endpoint {
+            mac: self.server_gateway.mac,
+            ip,
+            port,
+        }
+    }
+
+    /// Family `f`'s pump server on its own VLAN: a VMware guest (OUI 00:50:56).
+    pub(crate) fn server_host(&self, f: usize) -> Host {
+        let ip = self.servers[f];
+        Host {
+            mac: [0x00, 0x50, 0x56, 0x1e, 0x00, ip.octets()[3]],
+            ip,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -220,6 +265,9 @@ struct Pump {
     has_lease: bool,
     /// When it booted (ns), for its SNMP agent's sysUpTime.
     booted_at: u64,
+    /// What it infuses (from its first device-data report on), and since when (ns).
+    infusion: Option<Infusion>,
+    infusing_since: u64,
 }
 
 impl Pump {
@@ -257,6 +305,9 @@ enum Event {
     MdnsBrowse,
     /// The workstation polls pump `index` by SNMP.
     SnmpPoll,
+    /// Pump `index`'s server reports its infusion to the EHR (starting a new one, with
+    /// the EHR's order, when the last is complete).
+    DeviceData,
 }
 
 /// Simulates the ward into `out` (pcapng) and returns the ground truth.
@@ -287,6 +338,8 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 dns_expiry: 0,
                 has_lease: false,
                 booted_at: 0,
+                infusion: None,
+                infusing_since: 0,
                 rng: r,
             }
         })
@@ -296,6 +349,7 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
     let end = start + u64::from(config.minutes) * 60 * NS;
     let mut sink = Sink::new(out, rng.next_u64(), config.tcp_anomaly_permille)?;
     let plan = Plan::new(&mut rng.fork()).map_err(io::Error::other)?;
+    let mut hl7 = Interfaces::new(&plan, rng.fork());
     let mut queue: BinaryHeap<Reverse<(u64, Event, usize)>> = BinaryHeap::new();
     for (i, p) in pumps.iter_mut().enumerate() {
         queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
@@ -353,6 +407,9 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 if let Some(a) = attacker.as_ref() {
                     let pump = &pumps[rng.below(pumps.len() as u64) as usize];
                     let cast = Cast {
+                        hl7: &hl7,
+                        family: pump.family,
+                        infusion: pump.infusion.as_ref(),
                         plan: &plan,
                         laptop: (a.mac, a.ip, ATTACKER_HOSTNAME),
                         workstation: (workstation.mac, workstation.ip, WORKSTATION_HOSTNAME),
@@ -390,6 +447,12 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
                 mdns_browse(&mut sink, &mut workstation, &mut pumps, t);
                 let next = t + MDNS_BROWSE_S * NS + workstation.rng.below(NS);
                 queue.push(Reverse((next, Event::MdnsBrowse, 0)));
+            }
+            Event::DeviceData => {
+                let pump = &mut pumps[i];
+                device_data(&mut sink, &mut hl7, pump, t);
+                let next = t + DEVICE_DATA_S * NS + pump.rng.below(2 * NS);
+                queue.push(Reverse((next, Event::DeviceData, i)));
             }
             Event::SnmpPoll => {
                 snmp_poll(&mut sink, &mut workstation, &mut pumps[i], t);
@@ -445,6 +508,8 @@ fn on_pump_event<W: Write>(
             queue.push(Reverse((lib, Event::DrugLibrary, i)));
             queue.push(Reverse((t + u64::from(LEASE_S / 2) * NS, Event::Renew, i)));
             queue.push(Reverse((t + pump.rng.range(1, 4) * NS, Event::Ntp, i)));
+            let report = t + pump.rng.range(5, DEVICE_DATA_S) * NS;
+            queue.push(Reverse((report, Event::DeviceData, i)));
             let line = format!(
                 "comm module started fw={} mac={}",
                 pump.profile.firmware,
@@ -491,7 +556,8 @@ fn on_pump_event<W: Write>(
         | Event::Attack
         | Event::WorkstationJoins
         | Event::MdnsBrowse
-        | Event::SnmpPoll => {}
+        | Event::SnmpPoll
+        | Event::DeviceData => {}
     }
 }
 
@@ -822,6 +888,37 @@ fn snmp_poll<W: Write>(sink: &mut Sink<W>, ws: &mut Workstation, pump: &mut Pump
     sink.emit(t, frame::udp(agent, poller, 64, &answer));
 }
 
+/// Minutes of delivery of the pump's infusion at `t`.
+fn minutes_infused(pump: &Pump, t: u64) -> f64 {
+    t.saturating_sub(pump.infusing_since) as f64 / (60 * NS) as f64
+}
+
+/// The pump's server reports its infusion to the EHR (PCD-01); when there is none yet
+/// or it is complete, the EHR orders the next one first (PCD-03, then PCD-10). Now and
+/// then an occlusion alarm goes to the alarm manager (PCD-04).
+fn device_data<W: Write>(sink: &mut Sink<W>, hl7: &mut Interfaces, pump: &mut Pump, t: u64) {
+    let complete = pump
+        .infusion
+        .as_ref()
+        .is_none_or(|inf| inf.delivered_ml(minutes_infused(pump, t)) >= inf.vtbi_ml);
+    let mut t = t;
+    if complete {
+        let inf = Infusion::invent(&mut pump.rng, pump.mac);
+        let library = pump.profile.druglib_version;
+        t = hl7.start_infusion(sink, pump.family, &inf, library, t);
+        pump.infusion = Some(inf);
+        pump.infusing_since = t;
+    }
+    let minutes = minutes_infused(pump, t);
+    let occluded = pump.rng.below(OCCLUSION_ONE_IN) == 0;
+    if let Some(inf) = &pump.infusion {
+        let t = hl7.report(sink, pump.family, inf, minutes, t);
+        if occluded {
+            hl7.occlusion(sink, pump.family, inf, t + 500_000_000);
+        }
+    }
+}
+
 /// Unicast renewal at T1 (RFC 2131 §4.4.5).
 fn renew<W: Write>(sink: &mut Sink<W>, plan: &Plan, pump: &mut Pump, t: u64) {
     let xid = pump.rng.next_u64() as u32;
@@ -990,14 +1087,25 @@ fn truth(
             )
         },
     ]);
-    for (ip, p) in plan.servers.iter().zip(&PROFILES) {
+    let sg = &plan.server_gateway;
+    devices.push(infra(
+        Some(&sg.mac),
+        sg.ip,
+        "network",
+        "infrastructure",
+        "pump-server VLAN gateway",
+    ));
+    for (f, p) in PROFILES.iter().enumerate() {
+        let server = plan.server_host(f);
         devices.push(Device {
-            mac: None,
-            ip: ip.to_string(),
+            // Seen on the server VLAN's capture (its HL7 links); on the pump VLAN its
+            // frames carry the pump VLAN gateway's MAC.
+            mac: Some(mac_text(&server.mac)),
+            ip: server.ip.to_string(),
             hostname: Some(p.server_name.to_owned()),
             kind: "pump_server",
             vendor: Some(p.vendor),
-            model: Some("pump server (behind gateway)"),
+            model: Some("pump server (pump-server VLAN)"),
             firmware: None,
             zone: "pump_servers",
             family: Some(p.family),
@@ -1005,6 +1113,7 @@ fn truth(
         });
     }
     Truth {
+        capture_point: CAPTURE_POINT,
         seed: config.seed,
         pumps: config.pumps,
         minutes: config.minutes,
