@@ -621,6 +621,18 @@ pub fn accept_ack(order: &Message<'_>, code: AcceptCode, header: ReplyHeader<'_>
     reply(order, ["ACK", "O15", "ACK"], false, code, &[], header)
 }
 
+/// An enhanced-mode commit acknowledgement (`ACK^<trigger>^ACK`, MSA-1 `CA`/`CE`/`CR`) for
+/// any message whose MSH-15 asks for one, e.g. the alarm manager's answer to PCD-04.
+pub fn commit_ack(message: &Message<'_>, code: AcceptCode, header: ReplyHeader<'_>) -> String {
+    let code = match code {
+        AcceptCode::Accept => "CA",
+        AcceptCode::Error => "CE",
+        AcceptCode::Reject => "CR",
+    };
+    let (_, event, _) = message.message_type();
+    reply(message, ["ACK", &event, "ACK"], false, code, &[], header)
+}
+
 /// An original-mode ACK (`ACK^<trigger>^ACK`, MSA-1 `AA`/`AE`/`AR`) for any message, e.g.
 /// the EHR's answer to PCD-01 device data.
 pub fn original_ack(
@@ -791,6 +803,10 @@ OBX|2|NM|68063^MDC_ATTR_PT_WEIGHT^MDC||85.0|kg^kg^UCUM\r";
         let a = Message::parse(text.as_bytes()).unwrap();
         assert_eq!(Transaction::of(&a), Transaction::DeviceDataAck);
         assert_eq!(a.get(&"MSA-2".parse().unwrap()), "9");
+        let text = commit_ack(&oru, AcceptCode::Accept, header);
+        let c = Message::parse(text.as_bytes()).unwrap();
+        assert_eq!(c.get(&"MSH-9-2".parse().unwrap()), "R01");
+        assert_eq!(c.get(&"MSA-1".parse().unwrap()), "CA");
         assert_eq!(
             v.errors[0].application_error.text,
             "Rate 30 ug/kg/min > hard max 25"

@@ -464,6 +464,14 @@ pub fn ack(message: &str, control_id: &str, ns: u64) -> String {
     })
 }
 
+/// The receiver's enhanced-mode commit acknowledgement (CA), for messages whose MSH-15 is
+/// AL (PCD-04 alarms).
+pub fn commit_accept(message: &str, control_id: &str, ns: u64) -> String {
+    reply(message, control_id, ns, |m, h| {
+        pcd::commit_ack(m, pcd::AcceptCode::Accept, h)
+    })
+}
+
 /// The pump server's accept acknowledgement (ACK^O15, CA) of an order.
 pub fn order_accept(order: &str, control_id: &str, ns: u64) -> String {
     reply(order, control_id, ns, |m, h| {
@@ -547,7 +555,11 @@ mod tests {
             let accept = order_accept(&o, "A1", ns);
             let reject = order_reject(&o, "A2", ns, "rate above hard limit");
             let acked = ack(&data, "A3", ns);
-            for text in [&o, &data, &event, &alarm, &accept, &reject, &acked] {
+            let committed = commit_accept(&alarm, "A4", ns);
+            assert!(committed.contains("\rMSA|CA|"), "{committed}");
+            for text in [
+                &o, &data, &event, &alarm, &accept, &reject, &acked, &committed,
+            ] {
                 assert_eq!(validate(text.as_bytes()), vec![], "{text}");
             }
             let m = Message::parse(data.as_bytes()).unwrap();

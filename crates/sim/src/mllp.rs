@@ -240,9 +240,10 @@ impl Interfaces {
         let alarm = clinical::occlusion_alarm(&id, t, inf, &s.app, &self.manager);
         self.manager_sent += 1;
         let ack_id = format!("ACM{:08}", self.manager_sent);
+        // PCD-04 asks for an enhanced-mode commit accept (MSH-15 AL, MSH-16 NE).
         s.to_alarms
             .exchange(sink, &mut self.rng, t, &alarm, |m, at| {
-                clinical::ack(m, &ack_id, at)
+                clinical::commit_accept(m, &ack_id, at)
             })
     }
 }
