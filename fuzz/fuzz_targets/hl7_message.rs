@@ -13,15 +13,8 @@ fuzz_target!(|data: &[u8]| {
             for f in 0..=seg.field_count() + 1 {
                 let field = seg.field(f);
                 let _ = field.text();
-                for r in 1..=field.count() + 1 {
-                    let rep = field.repetition(r);
-                    for c in 1..=rep.count() + 1 {
-                        let comp = rep.component(c);
-                        for s in 1..=comp.count() + 1 {
-                            let _ = comp.subcomponent(s).text();
-                        }
-                    }
-                }
+                let _ = field.repetition(2).component(2).subcomponent(2).text();
+                let _ = (field.count(), field.repetition(1).count(), field.component(1).count());
             }
         }
         let _ = DeviceData::from_message(&m);

@@ -355,7 +355,9 @@ fn header(input: &[u8], start: usize) -> Result<Delimiters, ParseError> {
         });
     }
     let field = s[3];
-    if matches!(field, b'\r' | b'\n' | b' ' | b'\t') {
+    // Delimiters are printable ASCII other than letters and digits: a non-ASCII byte
+    // cannot be one (it would not survive re-encoding, e.g. in a reply).
+    if !field.is_ascii_punctuation() {
         return Err(ParseError {
             offset: start + 3,
             kind: ParseErrorKind::BadFieldSeparator(char::from(field)),
@@ -370,9 +372,7 @@ fn header(input: &[u8], start: usize) -> Result<Delimiters, ParseError> {
     let distinct = enc.iter().enumerate().all(|(i, b)| !enc[..i].contains(b));
     let valid = (1..=5).contains(&enc.len())
         && distinct
-        && enc
-            .iter()
-            .all(|&b| b != field && !b.is_ascii_alphanumeric() && !b.is_ascii_whitespace());
+        && enc.iter().all(|&b| b != field && b.is_ascii_punctuation());
     if !valid {
         return Err(ParseError {
             offset: start + 4,
@@ -661,6 +661,9 @@ OBX|2|NM|68063^MDC_ATTR_PT_WEIGHT^MDC||85.0|kg^kg^UCUM\r";
         assert_eq!(err.line_col(b"\r\nPID|1\r"), (2, 1));
         assert!(Message::parse(b"MSH|^^~\\&|x").is_err());
         assert!(Message::parse(b"MSH|").is_err());
+        // Found by cargo fuzz: a non-ASCII delimiter does not survive a reply.
+        assert!(Message::parse(b"MSH|^~\xad\xd9|A\r").is_err());
+        assert!(Message::parse(b"MSH\xa6^~\\&\xa6A\r").is_err());
         assert!(matches!(
             Message::parse(b"MSH|^~\\&\rMSH|^~\\&\r").unwrap_err().kind,
             ParseErrorKind::TrailingMessage
