@@ -395,24 +395,34 @@ const PI_HOSTNAME: &str = "raspberrypi";
 const PI_VENDOR_CLASS: &str = "dhcpcd-9.4.1:Linux-6.1.21-v8+:aarch64:BCM2835";
 const PI_PARAMS: &[u8] = &[1, 121, 33, 3, 6, 12, 15, 26, 28, 42, 51, 54, 58, 59, 119];
 
-/// A Raspberry Pi with a pump's MAC (the pump stays on the VLAN): a DHCP fingerprint
-/// that is not the pump's, a new address, then it talks to the pump server.
-fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
-    let (mac, pump_ip, pump_name) = cast.pump;
-    let ip = Ipv4Addr::new(10, 20, 9, 88);
-    let rogue = DhcpClient {
+/// A Raspberry Pi joins the VLAN by DHCP with `mac` and `ip`; returns when it holds the
+/// lease, and the endpoint it then talks from.
+fn join_as_pi<W: Write>(
+    sink: &mut Sink<W>,
+    cast: &Cast<'_>,
+    rng: &mut Rng,
+    mac: Mac,
+    ip: Ipv4Addr,
+    t: u64,
+) -> (u64, Endpoint) {
+    let pi = DhcpClient {
         mac,
         ip,
         hostname: PI_HOSTNAME,
         vendor_class: PI_VENDOR_CLASS,
         params: PI_PARAMS,
     };
-    let t1 = join(sink, cast.plan, &rogue, rng.next_u64() as u32, t);
-    let me = Endpoint {
-        mac,
-        ip,
-        port: rng.range(32_768, 60_999) as u16,
-    };
+    let t1 = join(sink, cast.plan, &pi, rng.next_u64() as u32, t);
+    let port = rng.range(32_768, 60_999) as u16;
+    (t1, Endpoint { mac, ip, port })
+}
+
+/// A Raspberry Pi with a pump's MAC (the pump stays on the VLAN): a DHCP fingerprint
+/// that is not the pump's, a new address, then it talks to the pump server.
+fn clone_mac<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u64) -> Outcome {
+    let (mac, pump_ip, pump_name) = cast.pump;
+    let ip = Ipv4Addr::new(10, 20, 9, 88);
+    let (t1, me) = join_as_pi(sink, cast, rng, mac, ip, t);
     let server = cast.plan.behind(cast.server.0, cast.server.1);
     let (c, t2) = TcpConn::open(
         sink,
@@ -443,19 +453,7 @@ fn new_device<W: Write>(sink: &mut Sink<W>, cast: &Cast<'_>, rng: &mut Rng, t: u
     let mut mac = [0xdc, 0xa6, 0x32, 0, 0, 0]; // Raspberry Pi Trading
     mac[3..].copy_from_slice(&rng.next_u64().to_be_bytes()[..3]);
     let ip = Ipv4Addr::new(10, 20, 9, 77);
-    let pi = DhcpClient {
-        mac,
-        ip,
-        hostname: PI_HOSTNAME,
-        vendor_class: PI_VENDOR_CLASS,
-        params: PI_PARAMS,
-    };
-    let t1 = join(sink, cast.plan, &pi, rng.next_u64() as u32, t);
-    let me = Endpoint {
-        mac,
-        ip,
-        port: rng.range(32_768, 60_999) as u16,
-    };
+    let (t1, me) = join_as_pi(sink, cast, rng, mac, ip, t);
     let dns = cast.plan.behind(cast.plan.dns, 53);
     sink.flow(false, &me, &dns, "dns");
     let id = rng.next_u64() as u16;
