@@ -14,9 +14,9 @@ use crate::MacAddr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{text}' (expected one of: {expected})")]
 pub struct ParseEnumError {
-    what: &'static str,
-    text: String,
-    expected: &'static str,
+    pub(crate) what: &'static str,
+    pub(crate) text: String,
+    pub(crate) expected: &'static str,
 }
 
 /// Declares a closed enum whose serialised names are the snake_case domain words used in
@@ -24,7 +24,7 @@ pub struct ParseEnumError {
 macro_rules! domain_enum {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -39,12 +39,12 @@ macro_rules! domain_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ParseEnumError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.trim() {
                     $($text => Ok($name::$variant),)+
-                    other => Err(ParseEnumError {
+                    other => Err($crate::ParseEnumError {
                         what: $what,
                         text: other.to_owned(),
                         expected: concat!($($text, " "),+).trim_ascii_end(),
@@ -53,8 +53,8 @@ macro_rules! domain_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -70,6 +70,8 @@ domain_enum! {
         PumpServer => "pump_server",
         /// EHR, barcode medication administration or interface engine.
         Ehr => "ehr",
+        /// Alarm manager or clinical notification system (receives IHE PCD-04 alarms).
+        AlarmManager => "alarm_manager",
         /// Biomedical or clinical workstations.
         Workstation => "workstation",
         /// Switches, access points, controllers, firewalls.
@@ -117,7 +119,10 @@ impl AssetKind {
     /// a pump to `life_sustaining`); unknown devices are `low`.
     pub fn default_criticality(self) -> Criticality {
         match self {
-            AssetKind::InfusionPump | AssetKind::PumpServer | AssetKind::Ehr => Criticality::High,
+            AssetKind::InfusionPump
+            | AssetKind::PumpServer
+            | AssetKind::Ehr
+            | AssetKind::AlarmManager => Criticality::High,
             AssetKind::Workstation | AssetKind::Network => Criticality::Medium,
             AssetKind::Other => Criticality::Low,
         }
@@ -329,7 +334,7 @@ mod tests {
         let err = "pump".parse::<AssetKind>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown kind 'pump' (expected one of: infusion_pump pump_server ehr workstation network other)"
+            "unknown kind 'pump' (expected one of: infusion_pump pump_server ehr alarm_manager workstation network other)"
         );
     }
 

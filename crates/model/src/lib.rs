@@ -5,12 +5,17 @@
 //! the rules that are true whatever stores or shows them (lifecycle transitions, default
 //! criticality). It does no I/O and knows nothing about databases, files or the network.
 
+#[macro_use]
 mod asset;
+mod flow;
 mod mac;
+mod observation;
 pub mod time;
 
 pub use asset::{
     Asset, AssetId, AssetKind, AssetPatch, Criticality, Lifecycle, ParseEnumError, Source,
     TransitionError,
 };
+pub use flow::FlowRecord;
 pub use mac::{MacAddr, MacParseError};
+pub use observation::{Evidence, Field, Sighting};

@@ -93,3 +93,96 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
     }
     Ok(out)
 }
+
+/// Adds flow counters by 5-tuple (rows unique by key within the call).
+async fn upsert_flows(tx: &mut Tx, flows: &[(String, pumpguard_model::FlowRecord)]) -> Result<()> {
+    let set = flow_upsert_set();
+    for chunk in flows.chunks(CHUNK) {
+        let text = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> String| {
+            chunk.iter().map(f).collect::<Vec<String>>()
+        };
+        let opt = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> Option<String>| {
+            chunk.iter().map(f).collect::<Vec<Option<String>>>()
+        };
+        let int = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> i64| {
+            chunk.iter().map(f).collect::<Vec<i64>>()
+        };
+        let sql = format!(
+            "INSERT INTO flows ({FLOW_COLUMNS}) SELECT * FROM UNNEST($1::text[], $2::text[], \
+             $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::text[], $9::int[], \
+             $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], \
+             $15::bigint[], $16::bigint[], $17::bigint[], $18::text[]) \
+             ON CONFLICT (flow_key) DO UPDATE SET {set}"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(text(&|(k, _)| k.clone()))
+            .bind(text(&|(_, f)| f.proto.clone()))
+            .bind(text(&|(_, f)| f.client_ip.to_string()))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|(_, f)| i32::from(f.client_port))
+                    .collect::<Vec<i32>>(),
+            )
+            .bind(text(&|(_, f)| f.server_ip.to_string()))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|(_, f)| i32::from(f.server_port))
+                    .collect::<Vec<i32>>(),
+            )
+            .bind(opt(&|(_, f)| f.client_mac.map(|m| m.to_string())))
+            .bind(opt(&|(_, f)| f.server_mac.map(|m| m.to_string())))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|(_, f)| f.vlan.map(i32::from))
+                    .collect::<Vec<Option<i32>>>(),
+            )
+            .bind(text(&|(_, f)| f.app.clone()))
+            .bind(int(&|(_, f)| f.packets_to_server as i64))
+            .bind(int(&|(_, f)| f.packets_to_client as i64))
+            .bind(int(&|(_, f)| f.bytes_to_server as i64))
+            .bind(int(&|(_, f)| f.bytes_to_client as i64))
+            .bind(int(&|(_, f)| time::to_micros(f.first_seen)))
+            .bind(int(&|(_, f)| time::to_micros(f.last_seen)))
+            .bind(int(&|(_, f)| f.sessions as i64))
+            .bind(text(&|(_, f)| f.tcp_state.clone()))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds evidence rows (unique by key within the call).
+async fn upsert_evidence(tx: &mut Tx, rows: &[EvidenceRow]) -> Result<()> {
+    let set = evidence_upsert_set();
+    for chunk in rows.chunks(CHUNK) {
+        let text =
+            |f: &dyn Fn(&EvidenceRow) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        let int = |f: &dyn Fn(&EvidenceRow) -> i64| chunk.iter().map(f).collect::<Vec<i64>>();
+        let sql = format!(
+            "INSERT INTO observations (asset_id, field, value, source, confidence, first_seen, \
+             last_seen, count) SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], \
+             $4::text[], $5::int[], $6::bigint[], $7::bigint[], $8::bigint[]) \
+             ON CONFLICT (asset_id, field, value, source) DO UPDATE SET {set}"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(text(&|r| r.asset_id.clone()))
+            .bind(text(&|r| r.e.field.as_str().to_owned()))
+            .bind(text(&|r| r.e.value.clone()))
+            .bind(text(&|r| r.e.source.clone()))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| i32::from(r.e.confidence))
+                    .collect::<Vec<i32>>(),
+            )
+            .bind(int(&|r| time::to_micros(r.e.first_seen)))
+            .bind(int(&|r| time::to_micros(r.e.last_seen)))
+            .bind(int(&|r| r.e.count as i64))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}

@@ -83,3 +83,66 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
     }
     Ok(out)
 }
+
+const FLOW_COLUMN_COUNT: usize = 18;
+
+/// Adds flow counters by 5-tuple (rows unique by key within the call).
+async fn upsert_flows(tx: &mut Tx, flows: &[(String, pumpguard_model::FlowRecord)]) -> Result<()> {
+    let set = flow_upsert_set();
+    for chunk in flows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO flows ({FLOW_COLUMNS}) VALUES {} ON CONFLICT (flow_key) DO UPDATE SET {set}",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), FLOW_COLUMN_COUNT)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (key, f) in chunk {
+            q = q
+                .bind(key.as_str())
+                .bind(f.proto.as_str())
+                .bind(f.client_ip.to_string())
+                .bind(i32::from(f.client_port))
+                .bind(f.server_ip.to_string())
+                .bind(i32::from(f.server_port))
+                .bind(f.client_mac.map(|m| m.to_string()))
+                .bind(f.server_mac.map(|m| m.to_string()))
+                .bind(f.vlan.map(i32::from))
+                .bind(f.app.as_str())
+                .bind(f.packets_to_server as i64)
+                .bind(f.packets_to_client as i64)
+                .bind(f.bytes_to_server as i64)
+                .bind(f.bytes_to_client as i64)
+                .bind(time::to_micros(f.first_seen))
+                .bind(time::to_micros(f.last_seen))
+                .bind(f.sessions as i64)
+                .bind(f.tcp_state.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds evidence rows (unique by key within the call).
+async fn upsert_evidence(tx: &mut Tx, rows: &[EvidenceRow]) -> Result<()> {
+    let set = evidence_upsert_set();
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO observations (asset_id, field, value, source, confidence, first_seen, \
+             last_seen, count) VALUES {} ON CONFLICT (asset_id, field, value, source) DO UPDATE SET {set}",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), 8)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.asset_id.as_str())
+                .bind(r.e.field.as_str())
+                .bind(r.e.value.as_str())
+                .bind(r.e.source.as_str())
+                .bind(i64::from(r.e.confidence))
+                .bind(time::to_micros(r.e.first_seen))
+                .bind(time::to_micros(r.e.last_seen))
+                .bind(r.e.count as i64);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod assets;
 mod audit;
 mod backend;
 mod rows;
+mod sensing;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
+pub use sensing::{FlowFilter, MAX_IPS, SenseSummary, discovered_id, merge};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

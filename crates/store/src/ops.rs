@@ -421,3 +421,422 @@ pub(crate) async fn audit_walk(
         Err(b) => AuditVerdict::Broken(b),
     })
 }
+
+// ---- Passive sensing -------------------------------------------------------------
+
+/// Column list of `flows` as written, in bind order.
+const FLOW_COLUMNS: &str = "flow_key, proto, client_ip, client_port, server_ip, server_port, \
+    client_mac, server_mac, vlan, app, packets_to_server, packets_to_client, bytes_to_server, \
+    bytes_to_client, first_seen, last_seen, sessions, tcp_state";
+
+/// How a second sighting of a stored 5-tuple adds to its row. The stored row keeps
+/// its orientation (who the client is); counters of a batch seen the other way round
+/// are swapped.
+fn flow_upsert_set() -> String {
+    let (min, max) = match DIALECT {
+        crate::Dialect::Sqlite => ("MIN", "MAX"),
+        crate::Dialect::Postgres => ("LEAST", "GREATEST"),
+    };
+    let same = "excluded.client_ip = flows.client_ip AND excluded.client_port = flows.client_port";
+    let add = |col: &str, other: &str| {
+        format!(
+            "{col} = flows.{col} + CASE WHEN {same} THEN excluded.{col} ELSE excluded.{other} END"
+        )
+    };
+    [
+        add("packets_to_server", "packets_to_client"),
+        add("packets_to_client", "packets_to_server"),
+        add("bytes_to_server", "bytes_to_client"),
+        add("bytes_to_client", "bytes_to_server"),
+        format!(
+            "client_mac = COALESCE(flows.client_mac, CASE WHEN {same} THEN excluded.client_mac ELSE excluded.server_mac END)"
+        ),
+        format!(
+            "server_mac = COALESCE(flows.server_mac, CASE WHEN {same} THEN excluded.server_mac ELSE excluded.client_mac END)"
+        ),
+        "vlan = COALESCE(flows.vlan, excluded.vlan)".to_owned(),
+        "app = CASE WHEN flows.app = 'unknown' THEN excluded.app ELSE flows.app END".to_owned(),
+        format!("first_seen = {min}(flows.first_seen, excluded.first_seen)"),
+        format!("last_seen = {max}(flows.last_seen, excluded.last_seen)"),
+        "sessions = flows.sessions + excluded.sessions".to_owned(),
+        "tcp_state = excluded.tcp_state".to_owned(),
+    ]
+    .join(", ")
+}
+
+/// The `SET` list of an upsert into `observations`.
+fn evidence_upsert_set() -> String {
+    let (min, max) = match DIALECT {
+        crate::Dialect::Sqlite => ("MIN", "MAX"),
+        crate::Dialect::Postgres => ("LEAST", "GREATEST"),
+    };
+    format!(
+        "confidence = {max}(observations.confidence, excluded.confidence), \
+         first_seen = {min}(observations.first_seen, excluded.first_seen), \
+         last_seen = {max}(observations.last_seen, excluded.last_seen), \
+         count = observations.count + excluded.count"
+    )
+}
+
+/// One row of `observations` to write.
+struct EvidenceRow {
+    asset_id: String,
+    e: pumpguard_model::Evidence,
+}
+
+/// Adds `f` into `into` (same 5-tuple), keeping `into`'s orientation.
+fn add_flow(into: &mut pumpguard_model::FlowRecord, f: &pumpguard_model::FlowRecord) {
+    let same = into.client_ip == f.client_ip && into.client_port == f.client_port;
+    let (ps, pc, bs, bc) = if same {
+        (
+            f.packets_to_server,
+            f.packets_to_client,
+            f.bytes_to_server,
+            f.bytes_to_client,
+        )
+    } else {
+        (
+            f.packets_to_client,
+            f.packets_to_server,
+            f.bytes_to_client,
+            f.bytes_to_server,
+        )
+    };
+    into.packets_to_server += ps;
+    into.packets_to_client += pc;
+    into.bytes_to_server += bs;
+    into.bytes_to_client += bc;
+    if into.app == "unknown" {
+        into.app = f.app.clone();
+    }
+    into.first_seen = into.first_seen.min(f.first_seen);
+    if f.last_seen >= into.last_seen {
+        into.last_seen = f.last_seen;
+        into.tcp_state = f.tcp_state.clone();
+    }
+    into.sessions += f.sessions;
+}
+
+/// Stored assets with any of these MACs, by MAC (the first by id when several share one).
+async fn load_assets_by_mac(tx: &mut Tx, macs: &[String]) -> Result<HashMap<String, Asset>> {
+    let mut out: HashMap<String, Asset> = HashMap::with_capacity(macs.len());
+    for chunk in macs.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE mac IN {} ORDER BY asset_id",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for m in chunk {
+            q = q.bind(m.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            if let Some(m) = a.mac {
+                out.entry(m.to_string()).or_insert(a);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A stored asset that lists `ip` among its addresses (the first by id).
+async fn load_asset_by_ip(tx: &mut Tx, ip: std::net::IpAddr) -> Result<Option<Asset>> {
+    let sql =
+        format!("SELECT {ASSET_COLUMNS} FROM assets WHERE ips LIKE $1 ORDER BY asset_id LIMIT 1");
+    let row = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql))
+        .bind(format!("%\"{ip}\"%"))
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(asset_from_row).transpose()
+}
+
+pub(crate) async fn record_sense(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    sightings: &[pumpguard_model::Sighting],
+    flows: &[pumpguard_model::FlowRecord],
+) -> Result<crate::SenseSummary> {
+    use crate::sensing::{discovered_id, flow_key, identity_changed, merge};
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let macs: Vec<String> = sightings
+        .iter()
+        .filter_map(|s| s.mac.map(|m| m.to_string()))
+        .collect();
+    let by_mac = load_assets_by_mac(&mut tx, &macs).await?;
+    // Assets as this batch leaves them, by id: a later sighting sees earlier merges.
+    let mut current: HashMap<String, Asset> = HashMap::new();
+    let mut before: HashMap<String, Option<Asset>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut evidence: HashMap<(String, pumpguard_model::Field, String, String), EvidenceRow> =
+        HashMap::new();
+    for s in sightings {
+        let mut stored: Option<Asset> = None;
+        if let Some(m) = s.mac {
+            stored = by_mac.get(&m.to_string()).cloned();
+        }
+        if stored.is_none() {
+            let Some(id) = discovered_id(s) else { continue };
+            stored = match current.get(id.as_str()) {
+                Some(a) => Some(a.clone()),
+                None => load_assets(&mut tx, &[id.as_str()])
+                    .await?
+                    .remove(id.as_str()),
+            };
+            if stored.is_none()
+                && s.mac.is_none()
+                && let Some(ip) = s.ips.first()
+            {
+                stored = load_asset_by_ip(&mut tx, *ip).await?;
+            }
+        }
+        if let Some(a) = &stored
+            && let Some(newer) = current.get(a.asset_id.as_str())
+        {
+            stored = Some(newer.clone());
+        }
+        let Some(after) = merge(stored.as_ref(), s) else {
+            continue;
+        };
+        let id = after.asset_id.to_string();
+        if !before.contains_key(&id) {
+            before.insert(id.clone(), stored.clone());
+            order.push(id.clone());
+        }
+        for e in &s.evidence {
+            let key = (id.clone(), e.field, e.value.clone(), e.source.clone());
+            match evidence.get_mut(&key) {
+                Some(row) => {
+                    row.e.count += e.count;
+                    row.e.first_seen = row.e.first_seen.min(e.first_seen);
+                    row.e.last_seen = row.e.last_seen.max(e.last_seen);
+                    row.e.confidence = row.e.confidence.max(e.confidence);
+                }
+                None => {
+                    evidence.insert(
+                        key,
+                        EvidenceRow {
+                            asset_id: id.clone(),
+                            e: e.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        current.insert(id, after);
+    }
+
+    let mut chain = Chainer::new(head, actor);
+    let mut summary = crate::SenseSummary::default();
+    let mut writes: Vec<&Asset> = Vec::new();
+    for id in &order {
+        let Some(after) = current.get(id) else {
+            continue;
+        };
+        let object = format!("asset:{id}");
+        match before.get(id).and_then(|b| b.as_ref()) {
+            None => {
+                summary.assets_created += 1;
+                chain.record_canonical("asset.discover", object, create_detail(after, origin));
+            }
+            Some(b) if b == after => continue,
+            Some(b) => {
+                if identity_changed(b, after) {
+                    summary.assets_updated += 1;
+                    let mut diff = changes(b, after);
+                    if let Value::Object(m) = &mut diff {
+                        m.remove("first_seen");
+                        m.remove("last_seen");
+                    }
+                    chain.record(
+                        "asset.observe",
+                        object.clone(),
+                        json!({ "changes": diff, "origin": origin }),
+                    );
+                    if b.kind != after.kind {
+                        chain.record(
+                            "asset.class_change",
+                            object,
+                            json!({ "from": b.kind, "to": after.kind, "origin": origin }),
+                        );
+                    }
+                }
+            }
+        }
+        writes.push(after);
+    }
+    upsert_assets(&mut tx, &writes).await?;
+
+    let rows: Vec<EvidenceRow> = evidence.into_values().collect();
+    summary.evidence = rows.len() as u64;
+    upsert_evidence(&mut tx, &rows).await?;
+
+    let mut merged: HashMap<String, pumpguard_model::FlowRecord> = HashMap::new();
+    for f in flows {
+        match merged.entry(flow_key(f)) {
+            std::collections::hash_map::Entry::Occupied(mut o) => add_flow(o.get_mut(), f),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(f.clone());
+            }
+        }
+    }
+    summary.flows = merged.len() as u64;
+    let mut flow_rows: Vec<(String, pumpguard_model::FlowRecord)> = merged.into_iter().collect();
+    flow_rows.sort_by(|a, b| {
+        a.1.first_seen
+            .cmp(&b.1.first_seen)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    upsert_flows(&mut tx, &flow_rows).await?;
+
+    if summary.assets_created > 0 || summary.assets_updated > 0 {
+        chain.record(
+            "sense.batch",
+            format!("sense:{origin}"),
+            json!({
+                "origin": origin,
+                "assets_created": summary.assets_created,
+                "assets_updated": summary.assets_updated,
+            }),
+        );
+    }
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+fn flow_from_row(r: &<Db as sqlx::Database>::Row) -> Result<pumpguard_model::FlowRecord> {
+    use sqlx::Row;
+    let bad = |why: String| StoreError::Corrupt {
+        table: "flows",
+        why,
+    };
+    let text = |i: usize| r.try_get::<String, _>(i).map_err(|e| bad(e.to_string()));
+    let int = |i: usize| r.try_get::<i64, _>(i).map_err(|e| bad(e.to_string()));
+    let small = |i: usize| {
+        r.try_get::<Option<i32>, _>(i)
+            .map_err(|e| bad(e.to_string()))
+    };
+    let ip = |i: usize| {
+        let s = text(i)?;
+        s.parse::<std::net::IpAddr>()
+            .map_err(|e| bad(format!("address '{s}': {e}")))
+    };
+    let mac = |i: usize| {
+        r.try_get::<Option<String>, _>(i)
+            .map_err(|e| bad(e.to_string()))?
+            .map(|m| m.parse::<pumpguard_model::MacAddr>())
+            .transpose()
+            .map_err(|e| bad(format!("mac: {e}")))
+    };
+    let t = |i: usize| {
+        let us = int(i)?;
+        time::from_micros(us).ok_or_else(|| bad(format!("time {us} out of range")))
+    };
+    let port = |i: usize| Ok::<u16, StoreError>(small(i)?.unwrap_or(0) as u16);
+    Ok(pumpguard_model::FlowRecord {
+        proto: text(0)?,
+        client_ip: ip(1)?,
+        client_port: port(2)?,
+        server_ip: ip(3)?,
+        server_port: port(4)?,
+        client_mac: mac(5)?,
+        server_mac: mac(6)?,
+        vlan: small(7)?.map(|v| v as u16),
+        app: text(8)?,
+        packets_to_server: int(9)? as u64,
+        packets_to_client: int(10)? as u64,
+        bytes_to_server: int(11)? as u64,
+        bytes_to_client: int(12)? as u64,
+        first_seen: t(13)?,
+        last_seen: t(14)?,
+        sessions: int(15)? as u64,
+        tcp_state: text(16)?,
+    })
+}
+
+pub(crate) async fn list_flows(
+    pool: &Pool<Db>,
+    f: &crate::FlowFilter,
+) -> Result<Vec<pumpguard_model::FlowRecord>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(ip) = f.ip {
+        binds.push(ip.to_string());
+        let n = binds.len();
+        conds.push(format!("(client_ip = ${n} OR server_ip = ${n})"));
+    }
+    if let Some(app) = &f.app {
+        binds.push(app.clone());
+        conds.push(format!("app = ${}", binds.len()));
+    }
+    if let Some(proto) = &f.proto {
+        binds.push(proto.clone());
+        conds.push(format!("proto = ${}", binds.len()));
+    }
+    let mut sql = "SELECT proto, client_ip, client_port, server_ip, server_port, client_mac, \
+        server_mac, vlan, app, packets_to_server, packets_to_client, bytes_to_server, \
+        bytes_to_client, first_seen, last_seen, sessions, tcp_state FROM flows"
+        .to_owned();
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY first_seen, flow_key");
+    if let Some(limit) = f.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    if f.offset > 0 {
+        if f.limit.is_none() && DIALECT == crate::Dialect::Sqlite {
+            sql.push_str(" LIMIT -1");
+        }
+        sql.push_str(&format!(" OFFSET {}", f.offset));
+    }
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    let mut rows = q.fetch(pool);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(flow_from_row(&row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn asset_evidence(
+    pool: &Pool<Db>,
+    id: &str,
+) -> Result<Vec<pumpguard_model::Evidence>> {
+    let rows: Vec<(String, String, String, i32, i64, i64, i64)> = sqlx::query_as(
+        "SELECT field, value, source, confidence, first_seen, last_seen, count \
+         FROM observations WHERE asset_id = $1 ORDER BY field, confidence DESC, last_seen DESC",
+    )
+    .bind(id.to_owned())
+    .fetch_all(pool)
+    .await?;
+    let bad = |why: String| StoreError::Corrupt {
+        table: "observations",
+        why,
+    };
+    rows.into_iter()
+        .map(|r| {
+            let t = |us: i64| {
+                time::from_micros(us).ok_or_else(|| bad(format!("time {us} out of range")))
+            };
+            Ok(pumpguard_model::Evidence {
+                field: r
+                    .0
+                    .parse()
+                    .map_err(|e: pumpguard_model::ParseEnumError| bad(e.to_string()))?,
+                value: r.1,
+                source: r.2,
+                confidence: r.3.clamp(0, 100) as u8,
+                first_seen: t(r.4)?,
+                last_seen: t(r.5)?,
+                count: r.6 as u64,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,50 @@
+//! Flows: what talked to what, as the sensor summarises a bidirectional IP 5-tuple.
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::MacAddr;
+
+/// One bidirectional IP 5-tuple: the client is the side that opened it (the SYN
+/// sender, or the first sender seen). Counters add up every session the 5-tuple
+/// carried while the sensor watched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowRecord {
+    /// `tcp`, `udp`, `icmp`, `icmpv6` or the IP protocol number.
+    pub proto: String,
+    pub client_ip: IpAddr,
+    pub client_port: u16,
+    pub server_ip: IpAddr,
+    pub server_port: u16,
+    pub client_mac: Option<MacAddr>,
+    pub server_mac: Option<MacAddr>,
+    pub vlan: Option<u16>,
+    /// Application protocol found by content (`hl7`, `tls`, `dhcp`, …; `unknown`).
+    pub app: String,
+    pub packets_to_server: u64,
+    pub packets_to_client: u64,
+    /// IP bytes (headers included).
+    pub bytes_to_server: u64,
+    pub bytes_to_client: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// TCP connections (or UDP/ICMP activity periods) the 5-tuple carried.
+    pub sessions: u64,
+    /// The last TCP state seen (`established`, `closed`, `reset`, …; `none` otherwise).
+    pub tcp_state: String,
+}
+
+impl FlowRecord {
+    /// The IP protocol's name as stored.
+    pub fn proto_name(proto: u8) -> String {
+        match proto {
+            6 => "tcp".into(),
+            17 => "udp".into(),
+            1 => "icmp".into(),
+            58 => "icmpv6".into(),
+            n => n.to_string(),
+        }
+    }
+}
