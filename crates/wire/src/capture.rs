@@ -5,7 +5,7 @@
 //! turns timestamps into epoch microseconds.
 
 use std::fs::File;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -181,7 +181,49 @@ impl<R: Read> Read for Source<R> {
     }
 }
 
-type Stream<R> = io::Chain<Cursor<[u8; 4]>, Source<R>>;
+/// The caller's reader with the four magic bytes we read to pick the format put back.
+/// Its first read fills at least the file and section headers: pcap-parser reads its
+/// header with a single `read` call and would take a short read for a truncated file.
+#[derive(Debug)]
+struct Stream<R> {
+    magic: [u8; 4],
+    given: usize,
+    source: Source<R>,
+}
+
+/// What the first read must hold when the file is that long: the 24-byte pcap header,
+/// or a pcapng section header block with a few options.
+const FIRST_READ: usize = 4096;
+
+impl<R: Read> Read for Stream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let first = self.given == 0;
+        let mut n = 0;
+        if let Some(rest) = self.magic.get(self.given..) {
+            let k = rest.len().min(buf.len());
+            if let (Some(dst), Some(src)) = (buf.get_mut(..k), rest.get(..k)) {
+                dst.copy_from_slice(src);
+            }
+            self.given += k;
+            n += k;
+        }
+        let want = if first {
+            FIRST_READ.min(buf.len())
+        } else {
+            n + 1
+        };
+        while n < want {
+            let Some(space) = buf.get_mut(n..) else { break };
+            match self.source.read(space) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if n == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(n)
+    }
+}
 
 enum Inner<R: Read> {
     Legacy(LegacyPcapReader<Stream<R>>),
@@ -282,7 +324,11 @@ impl<R: Read> PcapReader<R> {
             inner: reader,
             error: Arc::clone(&error),
         };
-        let stream = Cursor::new(magic).chain(source);
+        let stream = Stream {
+            magic,
+            given: 0,
+            source,
+        };
         let le = u32::from_le_bytes(magic);
         let inner = match le {
             SHB_TYPE => PcapNGReader::new(INITIAL_BUFFER, stream)

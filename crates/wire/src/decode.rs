@@ -7,13 +7,18 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{
-    EtherType, Icmpv4Slice, Icmpv6Slice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket,
-    LenSource, LinkSlice, TcpSlice, TransportSlice, UdpSlice,
+    EtherType, Icmpv4Slice, Icmpv6Slice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource,
+    LinkSlice, TcpSlice, TransportSlice, UdpSlice,
 };
 
 use crate::capture::{Frame, LinkType};
 use crate::defrag::{FragKey, Fragment, Limits, Outcome, Reassembler};
 use crate::link;
+
+/// EtherType of a PPPoE session (RFC 2516).
+const PPPOE_SESSION: u16 = 0x8864;
+/// IP-in-IP encapsulations opened at most (deeper ones are passed on as they are).
+const MAX_TUNNELS: u8 = 2;
 
 /// An ARP packet for IPv4 over Ethernet (RFC 826).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +173,8 @@ pub struct DecodeStats {
     pub ipv6: u64,
     /// Frames with neither IP nor ARP (LLDP, CDP, STP, ...), passed on with `ip: None`.
     pub non_ip: u64,
+    /// IP-in-IP and 6in4 packets opened to reach the inner packet.
+    pub tunnelled: u64,
 }
 
 /// Decodes frames; stateful because of IP fragment reassembly, which is bounded (4096
@@ -314,12 +321,37 @@ impl Decoder {
             ether_type,
             ..Decoded::default()
         };
-        match &p.net {
-            None => {
-                let payload = ether.map(|e| e.payload).unwrap_or_default();
-                self.stats.non_ip += 1;
-                f(&Decoded { payload, ..base });
+        if p.net.is_none() {
+            if let Some(e) = ether.as_ref().filter(|e| e.ether_type.0 == PPPOE_SESSION) {
+                if let Some(ip) = link::pppoe_ip(e.payload) {
+                    return match LaxSlicedPacket::from_ip(ip) {
+                        Ok(inner) => self.network(frame, base, &inner, 0, f),
+                        Err(_) => self.malformed(),
+                    };
+                }
             }
+            let payload = ether.map(|e| e.payload).unwrap_or_default();
+            self.stats.non_ip += 1;
+            return f(&Decoded { payload, ..base });
+        }
+        self.network(frame, base, p, 0, f);
+    }
+
+    /// The network layer of `p` (ARP or IP), after the link layer filled `base`.
+    /// `depth` counts IP-in-IP encapsulations already opened.
+    fn network<F: FnMut(&Decoded<'_>)>(
+        &mut self,
+        frame: &Frame<'_>,
+        base: Decoded<'_>,
+        p: &LaxSlicedPacket<'_>,
+        depth: u8,
+        f: &mut F,
+    ) {
+        if p.stop_err.is_some() {
+            return self.malformed();
+        }
+        match &p.net {
+            None => self.malformed(),
             Some(LaxNetSlice::Arp(arp)) => {
                 self.stats.arp += 1;
                 f(&Decoded {
@@ -344,6 +376,15 @@ impl Decoder {
                 } else {
                     usize::from(h.total_len()).max(captured)
                 };
+                if !ip_payload.fragmented && matches!(ip.proto, 4 | 41) && depth < MAX_TUNNELS {
+                    // IP-in-IP / 6in4 (RFC 2003, RFC 4213): the inner packet is the one
+                    // with ports; the outer addresses are the tunnel endpoints.
+                    self.stats.tunnelled += 1;
+                    return match LaxSlicedPacket::from_ip(ip_payload.payload) {
+                        Ok(inner) => self.network(frame, base, &inner, depth + 1, f),
+                        Err(_) => self.malformed(),
+                    };
+                }
                 if ip_payload.fragmented {
                     let header_len = (ip_payload.payload.as_ptr() as usize).saturating_sub(start);
                     let frag = Fragment {
@@ -381,6 +422,15 @@ impl Decoder {
                 } else {
                     (40 + usize::from(h.payload_length())).max(captured)
                 };
+                if !ip_payload.fragmented && matches!(ip.proto, 4 | 41) && depth < MAX_TUNNELS {
+                    // IP-in-IP / 6in4 (RFC 2003, RFC 4213): the inner packet is the one
+                    // with ports; the outer addresses are the tunnel endpoints.
+                    self.stats.tunnelled += 1;
+                    return match LaxSlicedPacket::from_ip(ip_payload.payload) {
+                        Ok(inner) => self.network(frame, base, &inner, depth + 1, f),
+                        Err(_) => self.malformed(),
+                    };
+                }
                 if ip_payload.fragmented {
                     let fh = v6.extensions().clone().into_iter().find_map(|e| match e {
                         etherparse::Ipv6ExtensionSlice::Fragment(fh) => Some(fh),

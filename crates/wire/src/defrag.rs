@@ -375,10 +375,16 @@ mod tests {
     fn reverse_order_and_overlap_keep_first_bytes() {
         let mut r = Reassembler::new(Limits::default());
         let payload: Vec<u8> = (0..48u8).collect();
-        assert!(matches!(r.add(frag(32, false, &payload[32..], 0)), Outcome::Pending));
+        assert!(matches!(
+            r.add(frag(32, false, &payload[32..], 0)),
+            Outcome::Pending
+        ));
         // Overlaps 8..24 with a different copy of 16..24: the later bytes must lose.
         let evil = [0xEEu8; 16];
-        assert!(matches!(r.add(frag(16, true, &payload[16..32], 1)), Outcome::Pending));
+        assert!(matches!(
+            r.add(frag(16, true, &payload[16..32], 1)),
+            Outcome::Pending
+        ));
         assert!(matches!(r.add(frag(8, true, &evil, 2)), Outcome::Pending));
         match r.add(frag(0, true, &payload[..16], 3)) {
             Outcome::Complete(c) => {
@@ -420,7 +426,10 @@ mod tests {
     fn conflicting_ends_drop_the_datagram() {
         let mut r = Reassembler::new(Limits::default());
         r.add(frag(8, false, &[1; 8], 0));
-        assert!(matches!(r.add(frag(16, true, &[1; 8], 0)), Outcome::Dropped(2)));
+        assert!(matches!(
+            r.add(frag(16, true, &[1; 8], 0)),
+            Outcome::Dropped(2)
+        ));
         assert_eq!(r.pending(), 0);
     }
 }

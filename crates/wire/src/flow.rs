@@ -506,7 +506,12 @@ impl<S: Default> FlowTable<S> {
 
 /// Advances the TCP state for one segment of direction `d` carrying `seg_len` bytes.
 /// Returns true when the connection is over (RST, or both FINs acknowledged).
-fn tcp_transition<S>(flow: &mut Flow<S>, d: Dir, h: &crate::decode::TcpHeader, seg_len: u32) -> bool {
+fn tcp_transition<S>(
+    flow: &mut Flow<S>,
+    d: Dir,
+    h: &crate::decode::TcpHeader,
+    seg_len: u32,
+) -> bool {
     let f = h.flags;
     let (me, peer) = (d.index(), d.reverse().index());
     if f.has(TcpFlags::RST) {

@@ -65,6 +65,21 @@ pub(crate) fn null(data: &[u8]) -> Option<(bool, &[u8])> {
     }
 }
 
+/// The IP packet in a PPPoE session frame (RFC 2516 §4: version/type 0x11, code 0,
+/// session id, length) carrying PPP protocol 0x0021 (IPv4) or 0x0057 (IPv6), RFC 1661.
+pub(crate) fn pppoe_ip(data: &[u8]) -> Option<&[u8]> {
+    if data.first() != Some(&0x11) || data.get(1) != Some(&0) {
+        return None;
+    }
+    let len = usize::from(be16(data, 4)?);
+    let proto = be16(data, 6)?;
+    if proto != 0x0021 && proto != 0x0057 {
+        return None;
+    }
+    let end = (6 + len).min(data.len());
+    data.get(8..end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,11 +41,10 @@ impl LiveCapture {
             .open()
             .map_err(live)?;
         if let Some(filter) = bpf {
-            cap.filter(filter, true)
-                .map_err(|e| CaptureError::Filter {
-                    filter: filter.to_owned(),
-                    message: e.to_string(),
-                })?;
+            cap.filter(filter, true).map_err(|e| CaptureError::Filter {
+                filter: filter.to_owned(),
+                message: e.to_string(),
+            })?;
         }
         let link = LinkType::from_linktype(cap.get_datalink().0 as u32);
         Ok(LiveCapture {

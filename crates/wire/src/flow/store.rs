@@ -28,7 +28,11 @@ pub(crate) enum Class {
 
 impl Class {
     pub fn of(key: &FlowKey) -> Class {
-        if key.proto == 6 { Class::Tcp } else { Class::Other }
+        if key.proto == 6 {
+            Class::Tcp
+        } else {
+            Class::Other
+        }
     }
 }
 
@@ -148,7 +152,9 @@ impl<S> Store<S> {
             }
             let n = self.chunks.len() - 1;
             let chunk = self.chunks.last_mut()?;
-            let i = u32::try_from(n * CHUNK + chunk.len()).ok().filter(|&i| i != NIL)?;
+            let i = u32::try_from(n * CHUNK + chunk.len())
+                .ok()
+                .filter(|&i| i != NIL)?;
             chunk.push(Slot {
                 prev: NIL,
                 next: NIL,

@@ -97,8 +97,13 @@ fn stream<S>(flow: &mut Flow<S>, d: Dir) -> &mut Stream {
 }
 
 /// Feeds one segment of direction `d`, calling `cb` with what becomes deliverable.
-pub(crate) fn segment<S, F>(flow: &mut Flow<S>, d: Dir, seg: TcpSegment<'_>, ctx: &mut Ctx<'_>, cb: &mut F)
-where
+pub(crate) fn segment<S, F>(
+    flow: &mut Flow<S>,
+    d: Dir,
+    seg: TcpSegment<'_>,
+    ctx: &mut Ctx<'_>,
+    cb: &mut F,
+) where
     F: FnMut(&mut Flow<S>, Dir, Data<'_>),
 {
     let st = stream(flow, d);
@@ -146,8 +151,14 @@ where
 
 /// Delivers a segment that starts at or before `next_seq`: skips what was delivered
 /// before, and lets buffered bytes (received first) win where they overlap.
-fn in_order<S, F>(flow: &mut Flow<S>, d: Dir, mut seq: u32, mut data: &[u8], ctx: &mut Ctx<'_>, cb: &mut F)
-where
+fn in_order<S, F>(
+    flow: &mut Flow<S>,
+    d: Dir,
+    mut seq: u32,
+    mut data: &[u8],
+    ctx: &mut Ctx<'_>,
+    cb: &mut F,
+) where
     F: FnMut(&mut Flow<S>, Dir, Data<'_>),
 {
     while !data.is_empty() {
@@ -323,7 +334,9 @@ fn buffer<S>(flow: &mut Flow<S>, d: Dir, seq: u32, data: &[u8], ctx: &mut Ctx<'_
         };
         p.charged += seg.charge();
         *ctx.buffered += seg.charge();
-        let at = p.segs.partition_point(|s| i64::from(rel(s.seq, next)) < from);
+        let at = p
+            .segs
+            .partition_point(|s| i64::from(rel(s.seq, next)) < from);
         p.segs.insert(at, seg);
     }
     true
