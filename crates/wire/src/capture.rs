@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use pcap_parser::pcapng::{Block, EnhancedPacketBlock, InterfaceDescriptionBlock};
+use pcap_parser::pcapng::{Block, EnhancedPacketBlock, InterfaceDescriptionBlock, OptionCode};
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
@@ -535,7 +535,7 @@ impl<R: Read> PcapReader<R> {
                 Step::Skip(consume)
             }
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                self.interfaces.push(interface(&idb));
+                self.interfaces.push(interface(&idb, self.big_endian));
                 Step::Skip(consume)
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
@@ -579,7 +579,11 @@ impl<R: Read> PcapReader<R> {
                     interface: 0,
                 }
             }
-            PcapBlockOwned::NG(Block::Unknown(u)) if u.block_type == OBSOLETE_PB_TYPE => {
+            // pcap-parser reads an unknown block's type little-endian in either byte order.
+            PcapBlockOwned::NG(Block::Unknown(u))
+                if u.block_type == OBSOLETE_PB_TYPE
+                    || (self.big_endian && u.block_type.swap_bytes() == OBSOLETE_PB_TYPE) =>
+            {
                 // The obsolete Packet Block (pcapng draft, appendix A): interface id (u16),
                 // drops count (u16), timestamp high and low, captured and original length.
                 let be = self.big_endian;
@@ -690,12 +694,26 @@ fn opening_error(e: PcapError<&'static [u8]>, what: &'static str) -> CaptureErro
     }
 }
 
-fn interface(idb: &InterfaceDescriptionBlock<'_>) -> Interface {
+fn interface(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interface {
+    // pcap-parser reads if_tsoffset as little-endian whatever the section's byte order,
+    // so take it from the raw option (code 14, a signed 64-bit count of seconds).
+    let tsoffset = idb
+        .options
+        .iter()
+        .find(|o| o.code == OptionCode::IfTsoffset)
+        .and_then(|o| o.value().get(..8)?.try_into().ok())
+        .map_or(idb.if_tsoffset, |b: [u8; 8]| {
+            if big_endian {
+                i64::from_be_bytes(b)
+            } else {
+                i64::from_le_bytes(b)
+            }
+        });
     Interface {
         link: LinkType::from_linktype(idb.linktype.0 as u32),
         snaplen: idb.snaplen,
         tsresol: idb.if_tsresol,
-        tsoffset: idb.if_tsoffset,
+        tsoffset,
     }
 }
 

@@ -371,10 +371,13 @@ impl Decoder {
                 };
                 let start = h.slice().as_ptr() as usize;
                 let captured = end_of(ip_payload.payload).saturating_sub(start);
-                let ip_len = if ip_payload.len_source == LenSource::Slice {
-                    captured
+                // The declared length, unless it is unusable (0 under TSO, or shorter
+                // than the header): a capture cut by the snaplen keeps its real length.
+                let declared = usize::from(h.total_len());
+                let ip_len = if declared >= h.slice().len() {
+                    declared
                 } else {
-                    usize::from(h.total_len()).max(captured)
+                    captured
                 };
                 if !ip_payload.fragmented && matches!(ip.proto, 4 | 41) && depth < MAX_TUNNELS {
                     // IP-in-IP / 6in4 (RFC 2003, RFC 4213): the inner packet is the one
@@ -417,10 +420,10 @@ impl Decoder {
                 };
                 let start = h.slice().as_ptr() as usize;
                 let captured = end_of(ip_payload.payload).saturating_sub(start);
-                let ip_len = if ip_payload.len_source == LenSource::Slice {
-                    captured
-                } else {
-                    (40 + usize::from(h.payload_length())).max(captured)
+                // Payload length 0 is a jumbogram (RFC 2675) or TSO: use what was captured.
+                let ip_len = match h.payload_length() {
+                    0 => captured,
+                    n => 40 + usize::from(n),
                 };
                 if !ip_payload.fragmented && matches!(ip.proto, 4 | 41) && depth < MAX_TUNNELS {
                     // IP-in-IP / 6in4 (RFC 2003, RFC 4213): the inner packet is the one
