@@ -1,0 +1,414 @@
+//! HL7 v2 on TCP, MLLP-framed or bare: one [`Hl7Summary`] per message — who sends what
+//! to whom, the IHE PCD transaction, whether it carries patient data (PHI), the devices
+//! it names, and for infusion orders the drug and rate a pump is told to run.
+//!
+//! Parsing is `pumpguard-hl7`'s (zero-copy, never panics); this module only frames
+//! the stream and summarises. [`MllpStream`] frames each direction with at most
+//! [`MAX_FRAME`] bytes buffered; bare HL7 (a stream starting `MSH|`) has no end marker,
+//! so a bare message is cut at the next `MSH` segment or when the peer answers it.
+
+use pumpguard_hl7::Message;
+use pumpguard_hl7::mllp::{CR, END, START};
+use pumpguard_hl7::pcd::{InfusionOrder, Transaction};
+
+use crate::Side;
+use crate::text::printable;
+
+/// Largest MLLP frame (or bare message) buffered; bigger ones are skipped.
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// What one HL7 message says.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hl7Summary {
+    /// Carried in an MLLP block (else bare HL7 on TCP).
+    pub framed: bool,
+    /// MSH-9.1, e.g. `ORU`.
+    pub message_code: String,
+    /// MSH-9.2, e.g. `R01`.
+    pub trigger_event: String,
+    /// MSH-9.3, e.g. `ORU_R01`.
+    pub structure: String,
+    /// MSH-10.
+    pub control_id: String,
+    /// MSH-12.
+    pub version: String,
+    /// MSH-3..MSH-6 as written, components included (`PUMPSRV^0123456789ABCDEF^EUI-64`).
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub receiving_application: String,
+    pub receiving_facility: String,
+    /// The IHE PCD transaction (`PCD-01`, `PCD-03`, `PCD-04`, `PCD-10`).
+    pub pcd: Option<String>,
+    /// `pumpguard_hl7::pcd::Transaction` as text (`DeviceData`, `InfusionOrder`…).
+    pub transaction: String,
+    /// Patient-identifying data present (see `phi_segments`).
+    pub phi: bool,
+    /// Segments carrying patient data: PID with a name, id or birth date; NK1, PD1,
+    /// PV1, GT1, IN1, MRG with any field.
+    pub phi_segments: Vec<String>,
+    /// PID-3 holds an identifier.
+    pub patient_id_present: bool,
+    /// Device identifiers (EUI-64 where given) from OBX-18 and PRT-10/PRT-16.
+    pub device_ids: Vec<String>,
+    /// For RGV^O15: what the pump is told to infuse.
+    pub order: Option<OrderSummary>,
+    /// MSA-1 for acknowledgements (ACK, RRG…).
+    pub ack_code: Option<String>,
+    /// Segment ids in order.
+    pub segments: Vec<String>,
+    /// Why the message did not parse (then only `framed` and this are set).
+    pub error: Option<String>,
+}
+
+/// The programming of a PCD-03 infusion order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OrderSummary {
+    pub drug_code: String,
+    pub drug_text: String,
+    pub rate: Option<String>,
+    pub rate_value: Option<f64>,
+    pub rate_units: Option<String>,
+    pub volume: Option<String>,
+    pub volume_units: Option<String>,
+    pub pump: Option<String>,
+}
+
+const PHI_SEGMENTS: [&str; 7] = ["PID", "NK1", "PD1", "PV1", "GT1", "IN1", "MRG"];
+
+/// True when `data` starts like HL7 on TCP: an MLLP start block followed by `MSH`, or
+/// bare `MSH|`. Leading whitespace is allowed.
+pub fn looks_like(data: &[u8]) -> bool {
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(data.len());
+    let d = data.get(start..).unwrap_or(&[]);
+    d.starts_with(&[START, b'M', b'S', b'H']) || d.starts_with(b"MSH|")
+}
+
+/// Whether `data` could still become [`looks_like`] with more bytes.
+pub fn may_become(data: &[u8]) -> bool {
+    let d = data.trim_ascii_start();
+    let framed: &[u8] = &[START, b'M', b'S', b'H'];
+    framed.starts_with(d) || b"MSH|".starts_with(d) || looks_like(data)
+}
+
+/// Summarises one HL7 message.
+pub fn summarise(raw: &[u8], framed: bool) -> Hl7Summary {
+    let mut s = Hl7Summary {
+        framed,
+        message_code: String::new(),
+        trigger_event: String::new(),
+        structure: String::new(),
+        control_id: String::new(),
+        version: String::new(),
+        sending_application: String::new(),
+        sending_facility: String::new(),
+        receiving_application: String::new(),
+        receiving_facility: String::new(),
+        pcd: None,
+        transaction: String::new(),
+        phi: false,
+        phi_segments: Vec::new(),
+        patient_id_present: false,
+        device_ids: Vec::new(),
+        order: None,
+        ack_code: None,
+        segments: Vec::new(),
+        error: None,
+    };
+    let m = match Message::parse(raw) {
+        Ok(m) => m,
+        Err(e) => {
+            // A frame may hold several messages back to back: summarise the first.
+            match pumpguard_hl7::parse_messages(raw).next() {
+                Some(Ok(m)) => m,
+                _ => {
+                    s.error = Some(e.to_string());
+                    return s;
+                }
+            }
+        }
+    };
+    let (code, event, structure) = m.message_type();
+    s.message_code = code.into_owned();
+    s.trigger_event = event.into_owned();
+    s.structure = structure.into_owned();
+    s.control_id = m.control_id().into_owned();
+    s.version = m.version().into_owned();
+    let msh = m.msh();
+    let whole = |n: usize| printable(msh.field(n).repetition(1).raw());
+    s.sending_application = whole(3);
+    s.sending_facility = whole(4);
+    s.receiving_application = whole(5);
+    s.receiving_facility = whole(6);
+    let t = Transaction::of(&m);
+    s.pcd = t.pcd().map(str::to_string);
+    s.transaction = format!("{t:?}");
+    for seg in m.segments() {
+        let id = seg.id();
+        if s.segments.len() < 256 {
+            s.segments.push(id.to_string());
+        }
+        if PHI_SEGMENTS.contains(&id) {
+            let present = if id == "PID" {
+                let pid3 = !seg.field(3).is_empty();
+                s.patient_id_present |= pid3;
+                pid3 || !seg.field(5).is_empty() || !seg.field(7).is_empty()
+            } else {
+                (1..=seg.field_count()).any(|f| !seg.field(f).is_empty())
+            };
+            if present && !s.phi_segments.iter().any(|p| p == id) {
+                s.phi_segments.push(id.to_string());
+            }
+        }
+        let device_fields: &[usize] = match id {
+            "OBX" => &[18],
+            "PRT" => &[10, 16],
+            _ => &[],
+        };
+        for &f in device_fields {
+            let field = seg.field(f);
+            for r in 1..=field.count().min(16) {
+                let rep = field.repetition(r);
+                let c = |i: usize| rep.component(i).text().trim().to_string();
+                let id = if !c(3).is_empty() { c(3) } else { c(1) };
+                if !id.is_empty() && !s.device_ids.contains(&id) && s.device_ids.len() < 64 {
+                    s.device_ids.push(id);
+                }
+            }
+        }
+        if id == "MSA" && s.ack_code.is_none() {
+            s.ack_code = Some(seg.field(1).text().into_owned());
+        }
+    }
+    s.phi = !s.phi_segments.is_empty();
+    if t == Transaction::InfusionOrder
+        && let Ok(o) = InfusionOrder::from_message(&m)
+    {
+        s.order = Some(OrderSummary {
+            drug_code: o.drug.code.clone(),
+            drug_text: o.drug.text.clone(),
+            rate: o.rate.as_ref().map(|q| q.text.clone()),
+            rate_value: o.rate.as_ref().and_then(|q| q.value),
+            rate_units: o.rate.as_ref().map(|q| q.unit.ucum().to_string()),
+            volume: o.volume.as_ref().map(|q| q.text.clone()),
+            volume_units: o.volume.as_ref().map(|q| q.unit.ucum().to_string()),
+            pump: o.pump.as_ref().map(|p| p.best().to_string()),
+        });
+    }
+    s
+}
+
+#[derive(Debug, Default)]
+struct Direction {
+    /// Inside an MLLP block (framed) or a bare message.
+    in_message: bool,
+    /// Bare HL7 (no MLLP) on this direction.
+    bare: bool,
+    /// The current frame or bare message was too large and is being skipped.
+    skipping: bool,
+    buf: Vec<u8>,
+}
+
+/// Frames and summarises both directions of an HL7 connection.
+#[derive(Debug, Default)]
+pub struct MllpStream {
+    dirs: [Direction; 2],
+}
+
+impl MllpStream {
+    pub fn new() -> MllpStream {
+        MllpStream::default()
+    }
+
+    pub fn on_data(&mut self, side: Side, data: &[u8], out: &mut Vec<Hl7Summary>) {
+        // Bare HL7 has no end marker: a message is complete when the peer answers it.
+        if let Some(peer) = self.dirs.get_mut(side.peer().index())
+            && peer.bare
+            && !peer.skipping
+            && !peer.buf.is_empty()
+            && !data.is_empty()
+        {
+            out.push(summarise(&std::mem::take(&mut peer.buf), false));
+        }
+        let Some(dir) = self.dirs.get_mut(side.index()) else {
+            return;
+        };
+        if !dir.in_message && !dir.bare && dir.buf.is_empty() {
+            let first = data.iter().find(|b| !b.is_ascii_whitespace());
+            if first == Some(&b'M') {
+                dir.bare = true;
+            }
+        }
+        if dir.bare {
+            dir.feed_bare(data, out);
+        } else {
+            dir.feed_framed(data, out);
+        }
+    }
+
+    /// A hole in `side`'s stream: the partial message is dropped; framed streams
+    /// resynchronise on the next start block, bare ones on the next `MSH` segment.
+    pub fn on_gap(&mut self, side: Side) {
+        if let Some(dir) = self.dirs.get_mut(side.index()) {
+            dir.buf = Vec::new();
+            dir.in_message = false;
+            dir.skipping = dir.bare;
+        }
+    }
+}
+
+impl Direction {
+    fn push(&mut self, bytes: &[u8]) {
+        if self.skipping {
+            return;
+        }
+        if self.buf.len().saturating_add(bytes.len()) > MAX_FRAME {
+            self.skipping = true;
+            self.buf = Vec::new();
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    fn feed_framed(&mut self, mut data: &[u8], out: &mut Vec<Hl7Summary>) {
+        while !data.is_empty() {
+            if !self.in_message {
+                let Some(s) = memchr::memchr(START, data) else {
+                    return;
+                };
+                data = data.get(s + 1..).unwrap_or(&[]);
+                self.in_message = true;
+                self.skipping = false;
+                self.buf.clear();
+                continue;
+            }
+            match memchr::memchr2(END, START, data) {
+                Some(k) => {
+                    let (body, rest) = data.split_at(k);
+                    self.push(body);
+                    if rest.first() == Some(&START) {
+                        // A new block before this one ended: drop the partial one.
+                        self.in_message = false;
+                        self.buf.clear();
+                        data = rest;
+                        continue;
+                    }
+                    let content = std::mem::take(&mut self.buf);
+                    if !self.skipping && !is_commit_ack(&content) {
+                        out.push(summarise(&content, true));
+                    }
+                    self.in_message = false;
+                    self.skipping = false;
+                    data = rest.get(1..).unwrap_or(&[]);
+                    if data.first() == Some(&CR) {
+                        data = data.get(1..).unwrap_or(&[]);
+                    }
+                }
+                None => {
+                    self.push(data);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn feed_bare(&mut self, data: &[u8], out: &mut Vec<Hl7Summary>) {
+        if self.skipping {
+            // After a gap or an over-long message: wait for the next MSH segment.
+            let Some(at) = memchr::memmem::find(data, b"\rMSH|")
+                .or_else(|| memchr::memmem::find(data, b"\nMSH|"))
+            else {
+                return;
+            };
+            self.skipping = false;
+            self.buf.clear();
+            return self.feed_bare(data.get(at + 1..).unwrap_or(&[]), out);
+        }
+        let from = self.buf.len();
+        self.push(data);
+        if self.skipping {
+            self.buf = Vec::new();
+            return;
+        }
+        // Every "MSH|" at a segment start after the first begins a new message.
+        let mut search_from = from.saturating_sub(4).max(1);
+        loop {
+            let Some(at) = next_msh(&self.buf, search_from) else {
+                return;
+            };
+            search_from = 1;
+            let rest = self.buf.split_off(at);
+            let msg = std::mem::replace(&mut self.buf, rest);
+            out.push(summarise(&msg, false));
+        }
+    }
+}
+
+fn is_commit_ack(content: &[u8]) -> bool {
+    matches!(content, [0x06] | [0x15])
+}
+
+/// Offset of the next `MSH` that follows a segment terminator, at or after `from`.
+fn next_msh(buf: &[u8], from: usize) -> Option<usize> {
+    let hay = buf.get(from..)?;
+    memchr::memmem::find_iter(hay, b"MSH")
+        .map(|i| from + i)
+        .find(|&i| i > 0 && matches!(buf.get(i - 1), Some(b'\r' | b'\n')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORDER: &str = "MSH|^~\\&|BCMA^0011223344556677^EUI-64|HOSP|PUMPSRV^0123456789ABCDEF^EUI-64||20261129||RGV^O15^RGV_O15|MSG0001|P|2.6\rPID|||12345^^^HOSP^MR||Doe^Jane\rORC|NW|ORD1\rRXG|1||||Heparin 25000 units/250 mL|250||mL^mL^UCUM|||||||18|mL/h^mL/h^UCUM\rOBX|1||69986^MDC_DEV_PUMP_INFUS_VMD^MDC|||||||||||||||^^ABCDEF0123456789^EUI-64\r";
+
+    #[test]
+    fn frame_split_across_segments() {
+        let mut framed = vec![START];
+        framed.extend_from_slice(ORDER.as_bytes());
+        framed.extend_from_slice(&[END, CR, START, 0x06, END, CR]);
+        let mut s = MllpStream::new();
+        let mut out = Vec::new();
+        for c in framed.chunks(17) {
+            s.on_data(Side::Client, c, &mut out);
+        }
+        assert_eq!(out.len(), 1);
+        let m = &out[0];
+        assert!(m.framed && m.phi && m.patient_id_present);
+        assert_eq!(m.sending_application, "BCMA^0011223344556677^EUI-64");
+        assert_eq!(m.receiving_application, "PUMPSRV^0123456789ABCDEF^EUI-64");
+        assert_eq!(m.pcd.as_deref(), Some("PCD-03"));
+        assert_eq!(m.device_ids, vec!["ABCDEF0123456789"]);
+        assert_eq!(m.phi_segments, vec!["PID"]);
+    }
+
+    #[test]
+    fn bare_messages_and_gap() {
+        let two = format!("{ORDER}{}", ORDER.replace("MSG0001", "MSG0002"));
+        let mut s = MllpStream::new();
+        let mut out = Vec::new();
+        s.on_data(Side::Client, two.as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        s.on_data(Side::Server, b"MSH|^~\\&|PUMPSRV|", &mut out);
+        assert_eq!(out.len(), 2, "the peer's answer completes the bare message");
+        assert!(!out[1].framed);
+        assert_eq!(out[1].control_id, "MSG0002");
+    }
+
+    #[test]
+    fn gap_mid_frame_resynchronises() {
+        let mut s = MllpStream::new();
+        let mut out = Vec::new();
+        let mut framed = vec![START];
+        framed.extend_from_slice(ORDER.as_bytes());
+        framed.extend_from_slice(&[END, CR]);
+        s.on_data(Side::Server, &framed[..50], &mut out);
+        s.on_gap(Side::Server);
+        s.on_data(Side::Server, &framed[80..], &mut out);
+        assert!(out.is_empty(), "the torn frame is dropped");
+        s.on_data(Side::Server, &framed, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+}
