@@ -86,6 +86,58 @@ pub enum Command {
     /// Simulate a hospital ward of infusion pumps into a pcapng capture, with its ground
     /// truth in FILE.truth.json beside it.
     Sim(SimArgs),
+    /// Passive sensing: read captures (or a live interface), build flows, dissect the
+    /// protocols, identify devices and store them in the inventory.
+    Sense(SenseArgs),
+    /// Flows the sensor has seen: one per bidirectional IP 5-tuple.
+    #[command(subcommand)]
+    Flows(FlowsCmd),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("input").required(true).args(["pcap", "interface"]))]
+pub struct SenseArgs {
+    /// Capture files to read (pcap or pcapng), in order, as one observation.
+    #[arg(long, num_args = 1..)]
+    pub pcap: Vec<PathBuf>,
+    /// Capture live from this interface (needs the `live` feature and CAP_NET_RAW);
+    /// stops cleanly on SIGINT or SIGTERM.
+    #[arg(long)]
+    pub interface: Option<String>,
+    /// A BPF filter for live capture (libpcap syntax).
+    #[arg(long, requires = "interface")]
+    pub bpf: Option<String>,
+    /// Live capture: write a batch (one transaction) this often.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub flush_seconds: u64,
+    /// Live flows kept in memory at most; the least recently seen is ended first.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
+    pub max_flows: u64,
+    /// Summary format (text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<ShowFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCmd {
+    /// List flows, oldest first.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+        /// Flows with this address at either end.
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// Flows of this application protocol (hl7, tls, dhcp, dns, …; unknown).
+        #[arg(long)]
+        app: Option<String>,
+        /// tcp, udp, icmp, icmpv6.
+        #[arg(long)]
+        proto: Option<String>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
 }
 
 #[derive(Debug, Args)]

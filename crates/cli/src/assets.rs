@@ -11,7 +11,7 @@ use pumpguard_store::{AssetFilter, Store, StoreError};
 
 use crate::args::{AssetsCmd, Context, ExportFormat, FilterArgs, ListFormat, ShowFormat};
 use crate::fail::Fail;
-use crate::output::{asset_detail, assets_table, list_format, write_to};
+use crate::output::{asset_detail, assets_table, evidence_table, list_format, write_to};
 
 pub async fn run(ctx: &Context, cmd: AssetsCmd) -> Result<(), Fail> {
     match cmd {
@@ -32,17 +32,23 @@ pub async fn run(ctx: &Context, cmd: AssetsCmd) -> Result<(), Fail> {
                 .await?
                 .ok_or_else(|| Fail::input(format!("asset '{id}' not found")))?;
             let history = store.audit_for_object(&format!("asset:{id}")).await?;
+            let evidence = store.asset_evidence(&id).await?;
             let json = match format {
                 Some(f) => f == ShowFormat::Json,
                 None => !io::stdout().is_terminal(),
             };
             write_to(None, |w| {
                 if json {
-                    let v = serde_json::json!({ "asset": asset, "history": history });
+                    let v = serde_json::json!({
+                        "asset": asset,
+                        "evidence": evidence,
+                        "history": history,
+                    });
                     serde_json::to_writer_pretty(&mut *w, &v)?;
                     w.write_all(b"\n")
                 } else {
-                    w.write_all(asset_detail(&asset, &history).as_bytes())
+                    w.write_all(asset_detail(&asset, &history).as_bytes())?;
+                    w.write_all(evidence_table(&evidence).as_bytes())
                 }
             })
         }

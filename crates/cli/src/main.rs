@@ -5,8 +5,10 @@ mod args;
 mod assets;
 mod audit;
 mod fail;
+mod flows;
 mod hl7;
 mod output;
+mod sense;
 mod sim;
 
 use std::process::ExitCode;
@@ -41,5 +43,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Hl7(cmd) => hl7::run(cmd),
         Command::Sim(args) => sim::run(&args),
+        Command::Sense(args) => sense::run(&ctx, &args).await,
+        Command::Flows(cmd) => flows::run(&ctx, cmd).await,
     }
 }

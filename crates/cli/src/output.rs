@@ -56,7 +56,7 @@ pub fn write_to(
     }
 }
 
-fn table() -> Table {
+pub fn table() -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -158,4 +158,33 @@ fn summarise(detail: &serde_json::Value) -> String {
         return format!("created from {origin}");
     }
     detail.to_string()
+}
+
+/// What the sensor saw behind an asset's identity fields.
+pub fn evidence_table(evidence: &[pumpguard_model::Evidence]) -> String {
+    if evidence.is_empty() {
+        return String::new();
+    }
+    let mut t = table();
+    t.set_header([
+        "field",
+        "value",
+        "source",
+        "confidence",
+        "count",
+        "first_seen",
+        "last_seen",
+    ]);
+    for e in evidence {
+        t.add_row([
+            e.field.to_string(),
+            e.value.clone(),
+            e.source.clone(),
+            e.confidence.to_string(),
+            e.count.to_string(),
+            pumpguard_model::time::rfc3339(e.first_seen),
+            pumpguard_model::time::rfc3339(e.last_seen),
+        ]);
+    }
+    format!("\nevidence:\n{t}\n")
 }

@@ -27,6 +27,8 @@ domain_enum! {
         TlsFingerprint => "tls_fingerprint",
         /// An IEEE EUI-64 the device is known by in HL7 (OBX-18, MSH-3).
         Eui64 => "eui64",
+        /// The Manufacturer Usage Description URL the device announced (RFC 8520).
+        MudUrl => "mud_url",
         /// A role on the network (dhcp_server, dns_server, router, snmp_manager, …).
         Role => "role",
     }

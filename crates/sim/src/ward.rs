@@ -350,6 +350,21 @@ pub fn simulate<W: Write>(config: &Config, out: W) -> io::Result<Truth> {
     let mut sink = Sink::new(out, rng.next_u64(), config.tcp_anomaly_permille)?;
     let plan = Plan::new(&mut rng.fork()).map_err(io::Error::other)?;
     let mut hl7 = Interfaces::new(&plan, rng.fork());
+    // Each pump server in use resolves its gateway when the capture starts (its ARP
+    // entry expired): the only frames that give the server VLAN gateway's address.
+    for f in (0..PROFILES.len()).filter(|f| pumps.iter().any(|p| p.family == *f)) {
+        let server = plan.server_host(f);
+        let gw = plan.server_gateway;
+        let t = start + f as u64 * 1_000_000;
+        sink.emit(
+            t,
+            frame::arp((server.mac, server.ip), ([0; 6], gw.ip), false),
+        );
+        sink.emit(
+            t + 300_000,
+            frame::arp((gw.mac, gw.ip), (server.mac, server.ip), true),
+        );
+    }
     let mut queue: BinaryHeap<Reverse<(u64, Event, usize)>> = BinaryHeap::new();
     for (i, p) in pumps.iter_mut().enumerate() {
         queue.push(Reverse((start + p.rng.below(60 * NS), Event::Boot, i)));
@@ -1095,7 +1110,12 @@ fn truth(
         "infrastructure",
         "pump-server VLAN gateway",
     ));
-    for (f, p) in PROFILES.iter().enumerate() {
+    // A family's server is on the wire only if some of its pumps are.
+    for (f, p) in PROFILES
+        .iter()
+        .enumerate()
+        .filter(|(f, _)| pumps.iter().any(|p| p.has_lease && p.family == *f))
+    {
         let server = plan.server_host(f);
         devices.push(Device {
             // Seen on the server VLAN's capture (its HL7 links); on the pump VLAN its

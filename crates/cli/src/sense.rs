@@ -1,0 +1,279 @@
+//! `pumpguard sense`: captures in, inventory and flows out. The sensor crate decides;
+//! this module reads frames, shows progress and hands batches to the store.
+
+use std::io::{self, IsTerminal};
+use std::path::Path;
+use std::time::Instant;
+
+use pumpguard_sensor::{Batch, Sensor, SensorConfig, SensorStats};
+use pumpguard_store::{SenseSummary, Store};
+use pumpguard_wire::PcapReader;
+use serde::Serialize;
+
+use crate::args::{Context, SenseArgs, ShowFormat};
+use crate::fail::Fail;
+
+/// What one `sense` run did, as printed.
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    frames: u64,
+    seconds: f64,
+    flows: u64,
+    devices: u64,
+    assets_created: u64,
+    assets_updated: u64,
+    evidence: u64,
+    batches: u64,
+    stats: SensorStats,
+    warnings: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, s: &SenseSummary, batch: &Batch) {
+        self.flows += s.flows;
+        self.devices += batch.sightings.len() as u64;
+        self.assets_created += s.assets_created;
+        self.assets_updated += s.assets_updated;
+        self.evidence += s.evidence;
+        self.batches += 1;
+    }
+}
+
+pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
+    let config = SensorConfig {
+        max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
+    };
+    // A bad --db fails before any capture is read.
+    let store = Store::open(&ctx.db).await?;
+    let report = match &args.interface {
+        Some(interface) => live::run(ctx, &store, args, interface, config).await?,
+        None => files(ctx, &store, args, config).await?,
+    };
+    print(&report, args.format)
+}
+
+/// Reads every file as one observation and writes it in one transaction: a file that
+/// turns out bad part-way leaves the store as it was.
+async fn files(
+    ctx: &Context,
+    store: &Store,
+    args: &SenseArgs,
+    config: SensorConfig,
+) -> Result<Report, Fail> {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut sensor = Sensor::new(config);
+    let total: u64 = args
+        .pcap
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    let bar = progress(total);
+    let mut done = 0u64;
+    for path in &args.pcap {
+        done += read_file(path, &mut sensor, &mut report, bar.as_ref(), done)?;
+    }
+    sensor.finish();
+    let batch = sensor.take_batch(true);
+    if let Some(b) = &bar {
+        b.set_message("storing");
+    }
+    let origin = args
+        .pcap
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let summary = store
+        .record_sense(&ctx.actor, &origin, &batch.sightings, &batch.flows)
+        .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    report.add(&summary, &batch);
+    report.stats = sensor.stats();
+    report.frames = report.stats.frames;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Feeds one file's frames to the sensor; returns its size for the progress bar.
+fn read_file(
+    path: &Path,
+    sensor: &mut Sensor,
+    report: &mut Report,
+    bar: Option<&indicatif::ProgressBar>,
+    before: u64,
+) -> Result<u64, Fail> {
+    let name = path.display();
+    let mut reader = PcapReader::open(path).map_err(|e| Fail::input(format!("{name}: {e}")))?;
+    let mut n: u64 = 0;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => sensor.frame(&frame),
+            Ok(None) => break,
+            Err(e @ pumpguard_wire::CaptureError::Truncated { .. }) => {
+                // A capture cut short (tcpdump killed mid-write) is still evidence.
+                report
+                    .warnings
+                    .push(format!("{name}: {e}; the frames before it were read"));
+                break;
+            }
+            Err(e) => return Err(Fail::input(format!("{name}: {e}"))),
+        }
+        n += 1;
+        if n.is_multiple_of(65_536)
+            && let Some(b) = bar
+        {
+            b.set_position(before + reader.bytes_read());
+        }
+    }
+    Ok(reader.bytes_read())
+}
+
+fn progress(total: u64) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} sensing {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} eta {eta} {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn print(report: &Report, format: Option<ShowFormat>) -> Result<(), Fail> {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let json = match format {
+        Some(f) => f == ShowFormat::Json,
+        None => !io::stdout().is_terminal(),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(report).map_err(io::Error::other)?;
+        println!("{text}");
+    } else {
+        let pps = report.frames as f64 / report.seconds.max(1e-9);
+        println!(
+            "{} frames in {:.2} s ({:.0} frames/s): {} flows, {} devices ({} new assets, {} changed), {} pieces of evidence",
+            report.frames,
+            report.seconds,
+            pps,
+            report.flows,
+            report.devices,
+            report.assets_created,
+            report.assets_updated,
+            report.evidence
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "live")]
+mod live {
+    //! Live capture: a capture thread feeds the sensor and hands a batch over every
+    //! `--flush-seconds`; this task writes each in its own transaction. SIGINT or
+    //! SIGTERM stop the capture; the flows still open are ended and written first.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use pumpguard_sensor::{Batch, Sensor, SensorConfig, SensorStats};
+    use pumpguard_store::Store;
+    use pumpguard_wire::LiveCapture;
+
+    use super::Report;
+    use crate::args::{Context, SenseArgs};
+    use crate::fail::Fail;
+
+    pub async fn run(
+        ctx: &Context,
+        store: &Store,
+        args: &SenseArgs,
+        interface: &str,
+        config: SensorConfig,
+    ) -> Result<Report, Fail> {
+        let started = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, Arc::clone(&stop))
+                .map_err(|e| Fail::runtime(format!("cannot handle signals: {e}")))?;
+        }
+        let mut capture = LiveCapture::open(interface, args.bpf.as_deref())
+            .map_err(|e| Fail::input(format!("{interface}: {e}")))?;
+        let flush = Duration::from_secs(args.flush_seconds);
+        let (send, mut recv) = tokio::sync::mpsc::channel::<Batch>(4);
+        let name = interface.to_owned();
+        let worker = std::thread::spawn(move || -> Result<SensorStats, String> {
+            let mut sensor = Sensor::new(config);
+            let mut last = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                match capture.next_frame() {
+                    Ok(Some(frame)) => sensor.frame(&frame),
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("{name}: {e}")),
+                }
+                if last.elapsed() >= flush {
+                    last = Instant::now();
+                    if send.blocking_send(sensor.take_batch(false)).is_err() {
+                        return Err("the store writer stopped".into());
+                    }
+                }
+            }
+            sensor.finish();
+            let _ = send.blocking_send(sensor.take_batch(false));
+            let mut stats = sensor.stats();
+            if let Some((received, dropped)) = capture.stats() {
+                stats.capture_received = u64::from(received);
+                stats.capture_dropped = u64::from(dropped);
+            }
+            Ok(stats)
+        });
+        let mut report = Report::default();
+        let origin = format!("interface:{interface}");
+        while let Some(batch) = recv.recv().await {
+            if batch.sightings.is_empty() && batch.flows.is_empty() {
+                continue;
+            }
+            let summary = store
+                .record_sense(&ctx.actor, &origin, &batch.sightings, &batch.flows)
+                .await?;
+            report.add(&summary, &batch);
+        }
+        let stats = worker
+            .join()
+            .map_err(|_| Fail::runtime("the capture thread panicked"))?
+            .map_err(Fail::runtime)?;
+        report.frames = stats.frames;
+        report.stats = stats;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+}
+
+#[cfg(not(feature = "live"))]
+mod live {
+    use pumpguard_sensor::SensorConfig;
+    use pumpguard_store::Store;
+
+    use super::Report;
+    use crate::args::{Context, SenseArgs};
+    use crate::fail::Fail;
+
+    pub async fn run(
+        _ctx: &Context,
+        _store: &Store,
+        _args: &SenseArgs,
+        _interface: &str,
+        _config: SensorConfig,
+    ) -> Result<Report, Fail> {
+        Err(Fail::input(
+            "this pumpguard was built without live capture: rebuild with `--features live` (needs libpcap-dev)",
+        ))
+    }
+}

@@ -1,0 +1,340 @@
+//! The passive sensor's pipeline: frames (from `pumpguard-wire`) through flows and
+//! application events (from `pumpguard-proto`) to device identity and flow records.
+//! The sensor keeps state and decides what a device is; it never writes SQL and never
+//! sends a packet.
+//!
+//! - [`Sensor`] owns the decoder, the flow table (with each flow's protocol session) and
+//!   the identity engine; feed it frames, take [`Batch`]es of ended flows and changed
+//!   devices for the store.
+//! - `identity` keeps facts about MACs and addresses and merges them into sightings.
+//! - `rules` says what each protocol event means for the devices at its ends.
+//! - [`fingerprints`] holds the OUI and DHCP vendor-class tables (data under `data/`).
+
+pub mod fingerprints;
+mod identity;
+mod rules;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use pumpguard_model::{FlowRecord, MacAddr, Sighting, time};
+use pumpguard_proto::{App, Event, Session, Side, Transport};
+use pumpguard_wire::{Data, Decoder, Dir, EndReason, Flow, FlowConfig, FlowTable, Frame, TcpState};
+use serde::Serialize;
+
+use crate::identity::Identity;
+use crate::rules::FlowCtx;
+
+/// Sensor settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SensorConfig {
+    /// Live flows kept at most; beyond, the least recently seen is ended early.
+    pub max_flows: usize,
+}
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        SensorConfig {
+            max_flows: FlowConfig::default().max_flows,
+        }
+    }
+}
+
+/// What the sensor hands to the store: flows that ended and devices that changed since
+/// the last batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub flows: Vec<FlowRecord>,
+    pub sightings: Vec<Sighting>,
+}
+
+/// Counters of a sensor run.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SensorStats {
+    pub frames: u64,
+    pub malformed_frames: u64,
+    pub unsupported_link_frames: u64,
+    pub non_ip_frames: u64,
+    pub ip_fragments: u64,
+    pub ip_reassembled: u64,
+    pub flows: u64,
+    pub flows_evicted: u64,
+    pub live_flows: usize,
+    pub tcp_gaps: u64,
+    pub tcp_retransmitted_bytes: u64,
+    pub tcp_out_of_order_segments: u64,
+    pub events: u64,
+    /// Flows per application protocol.
+    pub apps: std::collections::BTreeMap<&'static str, u64>,
+    /// Live capture only: what libpcap received and dropped.
+    pub capture_received: u64,
+    pub capture_dropped: u64,
+}
+
+/// Per-flow state: the application session, created at the first payload byte.
+#[derive(Debug, Default)]
+pub struct FlowState {
+    session: Option<Box<Session>>,
+    /// Set when the flow's role is known from elsewhere (an FTP data channel).
+    forced: Option<App>,
+}
+
+impl FlowState {
+    fn app(&self) -> App {
+        self.forced
+            .or_else(|| self.session.as_ref().map(|s| s.app()))
+            .unwrap_or(App::Unknown)
+    }
+}
+
+/// Expected FTP data connections (from PASV/PORT replies) kept at most.
+const MAX_FTP_DATA: usize = 4_096;
+
+/// The passive sensor.
+pub struct Sensor {
+    decoder: Decoder,
+    flows: FlowTable<FlowState>,
+    identity: Identity,
+    events: Vec<Event>,
+    ended: Vec<FlowRecord>,
+    /// Data-channel endpoints announced on FTP control connections.
+    ftp_data: HashMap<SocketAddr, i64>,
+    stats: SensorStats,
+}
+
+impl std::fmt::Debug for Sensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sensor")
+            .field("live_flows", &self.flows.len())
+            .field("devices", &self.identity.devices())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sensor {
+    pub fn new(config: SensorConfig) -> Sensor {
+        Sensor {
+            decoder: Decoder::new(),
+            flows: FlowTable::new(FlowConfig {
+                max_flows: config.max_flows,
+                ..FlowConfig::default()
+            }),
+            identity: Identity::default(),
+            events: Vec::new(),
+            ended: Vec::new(),
+            ftp_data: HashMap::new(),
+            stats: SensorStats::default(),
+        }
+    }
+
+    /// Processes one captured frame.
+    pub fn frame(&mut self, frame: &Frame<'_>) {
+        let Sensor {
+            decoder,
+            flows,
+            identity,
+            events,
+            ended,
+            ftp_data,
+            stats,
+        } = self;
+        decoder.decode(frame, |pkt| {
+            let ts = pkt.ts_us;
+            if let Some(mac) = identity.packet(pkt.src_mac, pkt.ip.map(|ip| ip.src), ts) {
+                rules::new_mac(identity, mac, ts);
+            }
+            if let Some(arp) = &pkt.arp {
+                rules::arp(identity, arp.sender_mac, arp.sender_ip, ts);
+            }
+            if pkt.ip.is_none() {
+                return;
+            }
+            flows.expire(ts);
+            flows.process(pkt, |flow, dir, data| {
+                on_data(flow, dir, data, ts, identity, events, ftp_data, stats);
+            });
+            flows.take_ended(|flow, why| {
+                ended.push(end_flow(flow, why, identity, stats));
+            });
+        });
+    }
+
+    /// Ends every live flow (end of capture, or shutdown).
+    pub fn finish(&mut self) {
+        self.flows.drain();
+        let Sensor {
+            flows,
+            identity,
+            ended,
+            stats,
+            ..
+        } = self;
+        flows.take_ended(|flow, why| ended.push(end_flow(flow, why, identity, stats)));
+    }
+
+    /// Flows ended and devices changed since the last batch (every device with `all`).
+    pub fn take_batch(&mut self, all: bool) -> Batch {
+        Batch {
+            flows: std::mem::take(&mut self.ended),
+            sightings: self.identity.take_sightings(all),
+        }
+    }
+
+    pub fn stats(&self) -> SensorStats {
+        let mut s = self.stats.clone();
+        let d = self.decoder.stats();
+        s.frames = d.frames;
+        s.malformed_frames = d.malformed;
+        s.unsupported_link_frames = d.unsupported_link;
+        s.non_ip_frames = d.non_ip;
+        s.ip_fragments = d.fragments;
+        s.ip_reassembled = d.reassembled;
+        let f = self.flows.stats();
+        s.flows_evicted = f.flows_evicted;
+        s.live_flows = f.live;
+        s.tcp_gaps = f.gaps;
+        s.tcp_retransmitted_bytes = f.retransmitted_bytes;
+        s.tcp_out_of_order_segments = f.out_of_order_segments;
+        s
+    }
+}
+
+/// Application data of one flow: dissect it, and let each event teach the identity
+/// engine.
+#[allow(clippy::too_many_arguments)]
+fn on_data(
+    flow: &mut Flow<FlowState>,
+    dir: Dir,
+    data: Data<'_>,
+    ts: i64,
+    identity: &mut Identity,
+    events: &mut Vec<Event>,
+    ftp_data: &mut HashMap<SocketAddr, i64>,
+    stats: &mut SensorStats,
+) {
+    if flow.state.forced.is_some() {
+        return;
+    }
+    let side = match dir {
+        Dir::ToResponder => Side::Client,
+        Dir::ToInitiator => Side::Server,
+    };
+    if flow.state.session.is_none() {
+        let transport = match flow.key.proto {
+            6 => Transport::Tcp,
+            17 => Transport::Udp,
+            _ => return,
+        };
+        // A data connection an FTP control channel announced.
+        if transport == Transport::Tcp
+            && (ftp_data.remove(&flow.responder).is_some()
+                || ftp_data.remove(&flow.initiator).is_some())
+        {
+            flow.state.forced = Some(App::FtpData);
+            return;
+        }
+        flow.state.session = Some(Box::new(Session::new(
+            transport,
+            flow.initiator.port(),
+            flow.responder.port(),
+        )));
+    }
+    let Some(session) = flow.state.session.as_mut() else {
+        return;
+    };
+    match data {
+        Data::Bytes(b) => session.on_data(side, b, events),
+        Data::Gap(n) => session.on_gap(side, n),
+    }
+    if events.is_empty() {
+        return;
+    }
+    stats.events += events.len() as u64;
+    let ctx = FlowCtx {
+        client: (flow.initiator.ip(), flow.initiator.port()),
+        server: (flow.responder.ip(), flow.responder.port()),
+        side,
+        ts,
+    };
+    for e in events.drain(..) {
+        if let Event::Ftp(pumpguard_proto::ftp::Ftp::DataChannel(dc)) = &e
+            && ftp_data.len() < MAX_FTP_DATA
+        {
+            // PASV/EPSV: the server listens; PORT/EPRT: the client does. EPSV names no
+            // address: the control connection's server is meant.
+            let host = dc.ip.unwrap_or(if dc.passive {
+                flow.responder.ip()
+            } else {
+                flow.initiator.ip()
+            });
+            ftp_data.insert(SocketAddr::new(host, dc.port), ts);
+        }
+        rules::event(identity, &ctx, &e);
+    }
+}
+
+/// A flow left the table: its record, and what its end says (a pump's server).
+fn end_flow(
+    flow: Flow<FlowState>,
+    _why: EndReason,
+    identity: &mut Identity,
+    stats: &mut SensorStats,
+) -> FlowRecord {
+    stats.flows += 1;
+    let app = flow.state.app();
+    *stats.apps.entry(app.as_str()).or_default() += 1;
+    if matches!(flow.key.proto, 6 | 17) && flow.packets[1] > 0 {
+        rules::pump_client_flow(
+            identity,
+            flow.initiator.ip(),
+            (flow.responder.ip(), flow.responder.port()),
+            flow.last_seen_us,
+        );
+    }
+    let (client_port, server_port) = match flow.key.proto {
+        6 | 17 => (flow.initiator.port(), flow.responder.port()),
+        _ => (0, 0),
+    };
+    FlowRecord {
+        proto: FlowRecord::proto_name(flow.key.proto),
+        client_ip: flow.initiator.ip(),
+        client_port,
+        server_ip: flow.responder.ip(),
+        server_port,
+        client_mac: flow.initiator_mac.map(MacAddr),
+        server_mac: flow.responder_mac.map(MacAddr),
+        vlan: flow.vlan,
+        app: app.as_str().to_owned(),
+        packets_to_server: flow.packets[0],
+        packets_to_client: flow.packets[1],
+        bytes_to_server: flow.bytes[0],
+        bytes_to_client: flow.bytes[1],
+        first_seen: timestamp(flow.first_seen_us),
+        last_seen: timestamp(flow.last_seen_us),
+        sessions: 1,
+        tcp_state: tcp_state(flow.tcp_state).to_owned(),
+    }
+}
+
+fn tcp_state(s: TcpState) -> &'static str {
+    match s {
+        TcpState::Syn => "syn",
+        TcpState::SynAck => "syn_ack",
+        TcpState::Established => "established",
+        TcpState::Closing => "closing",
+        TcpState::Closed => "closed",
+        TcpState::Reset => "reset",
+        TcpState::Midstream => "midstream",
+        TcpState::NotTcp => "none",
+    }
+}
+
+fn timestamp(us: i64) -> jiff::Timestamp {
+    time::from_micros(us).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// Whether an address is a host the sensor tracks as a device of its own when no MAC
+/// on a captured segment claims it (private addresses only).
+pub fn is_private(ip: &IpAddr) -> bool {
+    identity::is_private(ip)
+}
