@@ -751,9 +751,15 @@ mod tests {
     #[test]
     fn pcapng_timestamps_in_every_resolution() {
         // Default: microseconds.
-        assert_eq!(pcapng_ts_us(1_700_000_000_123_456, 6, 0), 1_700_000_000_123_456);
+        assert_eq!(
+            pcapng_ts_us(1_700_000_000_123_456, 6, 0),
+            1_700_000_000_123_456
+        );
         // Nanoseconds and milliseconds.
-        assert_eq!(pcapng_ts_us(1_700_000_000_123_456_789, 9, 0), 1_700_000_000_123_456);
+        assert_eq!(
+            pcapng_ts_us(1_700_000_000_123_456_789, 9, 0),
+            1_700_000_000_123_456
+        );
         assert_eq!(pcapng_ts_us(1_700_000_000_123, 3, 0), 1_700_000_000_123_000);
         // Seconds with an offset of -10 s.
         assert_eq!(pcapng_ts_us(100, 0, -10), 90_000_000);

@@ -322,13 +322,15 @@ impl Decoder {
             ..Decoded::default()
         };
         if p.net.is_none() {
-            if let Some(e) = ether.as_ref().filter(|e| e.ether_type.0 == PPPOE_SESSION) {
-                if let Some(ip) = link::pppoe_ip(e.payload) {
-                    return match LaxSlicedPacket::from_ip(ip) {
-                        Ok(inner) => self.network(frame, base, &inner, 0, f),
-                        Err(_) => self.malformed(),
-                    };
-                }
+            let pppoe = ether
+                .as_ref()
+                .filter(|e| e.ether_type.0 == PPPOE_SESSION)
+                .and_then(|e| link::pppoe_ip(e.payload));
+            if let Some(ip) = pppoe {
+                return match LaxSlicedPacket::from_ip(ip) {
+                    Ok(inner) => self.network(frame, base, &inner, 0, f),
+                    Err(_) => self.malformed(),
+                };
             }
             let payload = ether.map(|e| e.payload).unwrap_or_default();
             self.stats.non_ip += 1;

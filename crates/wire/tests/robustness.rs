@@ -85,7 +85,7 @@ fn damaged_shared_captures_never_panic() {
         max_buffered_total: 64 * 1024,
         ..FlowConfig::default()
     };
-    let mut rng = Rng(0x5EED_0F_F1EE);
+    let mut rng = Rng(0x005E_ED0F_F1EE);
     let (mut errors, mut frames, mut malformed) = (0u64, 0u64, 0u64);
     for variant in 0..VARIANTS {
         let original = &files[variant % files.len()];

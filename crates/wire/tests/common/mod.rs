@@ -217,6 +217,9 @@ pub fn udp(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Vec<u8> 
     out
 }
 
+/// A decoded packet's VLAN tags (outer first) and source MAC.
+pub type L2 = ([Option<u16>; 2], Option<[u8; 6]>);
+
 /// What one stream direction delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -240,7 +243,7 @@ pub struct Run {
     /// Timestamps of the decoded packets, in order.
     pub timestamps: Vec<i64>,
     /// (vlans, src_mac) of each decoded packet.
-    pub l2: Vec<([Option<u16>; 2], Option<[u8; 6]>)>,
+    pub l2: Vec<L2>,
 }
 
 #[derive(Debug, Clone)]
