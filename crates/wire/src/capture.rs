@@ -380,7 +380,9 @@ impl<R: Read> PcapReader<R> {
             return Ok(None);
         }
         if self.pending > 0 {
-            self.inner.it().consume(self.pending);
+            // Without the shift `consume` does past half the buffer: refilling moves the
+            // few bytes of a partial block instead of up to half the buffer, often.
+            self.inner.it().consume_noshift(self.pending);
             self.pending = 0;
         }
         loop {
@@ -409,7 +411,7 @@ impl<R: Read> PcapReader<R> {
                         interface,
                     }));
                 }
-                Step::Skip(n) => self.inner.it().consume(n),
+                Step::Skip(n) => self.inner.it().consume_noshift(n),
                 Step::Eof => {
                     self.done = true;
                     return Ok(None);
