@@ -408,7 +408,8 @@ impl Decoder {
                     };
                     return self.fragment(frag, ip_payload.incomplete, base, f);
                 }
-                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, base, f);
+                let cut = (frame.wire_len as usize).saturating_sub(frame.data.len());
+                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, cut, base, f);
             }
             Some(LaxNetSlice::Ipv6(v6)) => {
                 self.stats.ipv6 += 1;
@@ -472,7 +473,8 @@ impl Decoder {
                     };
                     return self.fragment(frag, ip_payload.incomplete, base, f);
                 }
-                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, base, f);
+                let cut = (frame.wire_len as usize).saturating_sub(frame.data.len());
+                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, cut, base, f);
             }
         }
     }
@@ -486,6 +488,7 @@ impl Decoder {
         ip_start: usize,
         ip_len: usize,
         ip_payload: &[u8],
+        cut: usize,
         base: Decoded<'_>,
         f: &mut F,
     ) {
@@ -519,8 +522,11 @@ impl Decoder {
         let payload_len = match l4 {
             // What the IP header declares beyond the TCP header, so a snaplen-cut segment
             // still advances the sequence space by its real length.
+            // Only as much as the capture cut off the frame: a total length larger than
+            // the frame on the wire is a lie, not missing data.
             L4::Tcp(_) => (ip_start + ip_len)
                 .saturating_sub(payload.as_ptr() as usize)
+                .min(payload.len() + cut)
                 .max(payload.len()),
             _ => payload.len(),
         };
