@@ -5,8 +5,8 @@
 //! Our own rather than a crate's: the bounds (flows, buffered bytes per direction and in
 //! total) and the eviction order are part of the sensor's contract under attack (SYN
 //! floods, out-of-order floods), the per-flow memory must stay small (a 300-byte budget
-//! including the index), and in-order data must pass through without a copy. The
-//! reassembly crates we looked at copy every segment or leave bounds to the caller.
+//! including the index), and in-order data must pass through without a copy: choices a
+//! general-purpose crate would make differently or leave to us anyway.
 
 mod store;
 mod stream;
