@@ -380,7 +380,9 @@ impl<R: Read> PcapReader<R> {
             return Ok(None);
         }
         if self.pending > 0 {
-            self.inner.it().consume(self.pending);
+            // Without the shift `consume` does past half the buffer: refilling moves the
+            // few bytes of a partial block instead of up to half the buffer, often.
+            self.inner.it().consume_noshift(self.pending);
             self.pending = 0;
         }
         loop {
@@ -409,7 +411,7 @@ impl<R: Read> PcapReader<R> {
                         interface,
                     }));
                 }
-                Step::Skip(n) => self.inner.it().consume(n),
+                Step::Skip(n) => self.inner.it().consume_noshift(n),
                 Step::Eof => {
                     self.done = true;
                     return Ok(None);
@@ -742,4 +744,50 @@ pub(crate) fn pcapng_ts_us(raw: u64, tsresol: u8, tsoffset: i64) -> i64 {
     };
     let total = us.saturating_add(i128::from(tsoffset).saturating_mul(1_000_000));
     i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcapng_timestamps_in_every_resolution() {
+        // Default: microseconds.
+        assert_eq!(
+            pcapng_ts_us(1_700_000_000_123_456, 6, 0),
+            1_700_000_000_123_456
+        );
+        // Nanoseconds and milliseconds.
+        assert_eq!(
+            pcapng_ts_us(1_700_000_000_123_456_789, 9, 0),
+            1_700_000_000_123_456
+        );
+        assert_eq!(pcapng_ts_us(1_700_000_000_123, 3, 0), 1_700_000_000_123_000);
+        // Seconds with an offset of -10 s.
+        assert_eq!(pcapng_ts_us(100, 0, -10), 90_000_000);
+        // 2^-10 s: 1024 units are one second.
+        assert_eq!(pcapng_ts_us(1024 * 5 + 512, 0x80 | 10, 0), 5_500_000);
+        // Absurd values saturate instead of overflowing.
+        assert_eq!(pcapng_ts_us(u64::MAX, 0, i64::MAX), i64::MAX);
+        assert_eq!(pcapng_ts_us(u64::MAX, 0x80 | 0x7f, 0), 0);
+        assert_eq!(pcapng_ts_us(u64::MAX, 127, 0), 0);
+        assert_eq!(pcapng_ts_us(5, 0, i64::MIN), i64::MIN);
+    }
+
+    #[test]
+    fn link_types_from_their_numbers() {
+        for (n, l) in [
+            (1, LinkType::Ethernet),
+            (113, LinkType::LinuxSll),
+            (276, LinkType::LinuxSll2),
+            (101, LinkType::RawIp),
+            (12, LinkType::RawIp),
+            (14, LinkType::RawIp),
+            (0, LinkType::Null),
+            (108, LinkType::Null),
+            (105, LinkType::Other(105)),
+        ] {
+            assert_eq!(LinkType::from_linktype(n), l);
+        }
+    }
 }

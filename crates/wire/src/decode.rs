@@ -7,8 +7,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{
-    EtherType, Icmpv4Slice, Icmpv6Slice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource,
-    LinkSlice, TcpSlice, TransportSlice, UdpSlice,
+    EtherType, Icmpv4Slice, Icmpv6Slice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LinkSlice,
+    TcpSlice, TransportSlice, UdpSlice,
 };
 
 use crate::capture::{Frame, LinkType};
@@ -322,13 +322,15 @@ impl Decoder {
             ..Decoded::default()
         };
         if p.net.is_none() {
-            if let Some(e) = ether.as_ref().filter(|e| e.ether_type.0 == PPPOE_SESSION) {
-                if let Some(ip) = link::pppoe_ip(e.payload) {
-                    return match LaxSlicedPacket::from_ip(ip) {
-                        Ok(inner) => self.network(frame, base, &inner, 0, f),
-                        Err(_) => self.malformed(),
-                    };
-                }
+            let pppoe = ether
+                .as_ref()
+                .filter(|e| e.ether_type.0 == PPPOE_SESSION)
+                .and_then(|e| link::pppoe_ip(e.payload));
+            if let Some(ip) = pppoe {
+                return match LaxSlicedPacket::from_ip(ip) {
+                    Ok(inner) => self.network(frame, base, &inner, 0, f),
+                    Err(_) => self.malformed(),
+                };
             }
             let payload = ether.map(|e| e.payload).unwrap_or_default();
             self.stats.non_ip += 1;
@@ -406,7 +408,8 @@ impl Decoder {
                     };
                     return self.fragment(frag, ip_payload.incomplete, base, f);
                 }
-                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, base, f);
+                let cut = (frame.wire_len as usize).saturating_sub(frame.data.len());
+                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, cut, base, f);
             }
             Some(LaxNetSlice::Ipv6(v6)) => {
                 self.stats.ipv6 += 1;
@@ -470,7 +473,8 @@ impl Decoder {
                     };
                     return self.fragment(frag, ip_payload.incomplete, base, f);
                 }
-                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, base, f);
+                let cut = (frame.wire_len as usize).saturating_sub(frame.data.len());
+                self.ip_packet(p, ip, start, ip_len, ip_payload.payload, cut, base, f);
             }
         }
     }
@@ -484,6 +488,7 @@ impl Decoder {
         ip_start: usize,
         ip_len: usize,
         ip_payload: &[u8],
+        cut: usize,
         base: Decoded<'_>,
         f: &mut F,
     ) {
@@ -517,8 +522,11 @@ impl Decoder {
         let payload_len = match l4 {
             // What the IP header declares beyond the TCP header, so a snaplen-cut segment
             // still advances the sequence space by its real length.
+            // Only as much as the capture cut off the frame: a total length larger than
+            // the frame on the wire is a lie, not missing data.
             L4::Tcp(_) => (ip_start + ip_len)
                 .saturating_sub(payload.as_ptr() as usize)
+                .min(payload.len() + cut)
                 .max(payload.len()),
             _ => payload.len(),
         };

@@ -50,3 +50,16 @@ pub use decode::*;
 pub use flow::*;
 #[cfg(feature = "live")]
 pub use live::LiveCapture;
+
+#[cfg(test)]
+mod tests {
+    /// The sensor may run capture, decoding and flows on threads of its choosing.
+    #[test]
+    fn pipeline_types_are_send() {
+        fn send<T: Send>() {}
+        send::<crate::PcapReader<std::fs::File>>();
+        send::<crate::Decoder>();
+        send::<crate::FlowTable<Vec<u8>>>();
+        send::<crate::Flow<Vec<u8>>>();
+    }
+}

@@ -39,8 +39,11 @@ fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Frames of a capture as (ts_us, link, len, interface).
-fn frames(bytes: &[u8]) -> (Vec<(i64, LinkType, usize, u32)>, Option<CaptureError>) {
+/// A frame as (ts_us, link, captured length, interface).
+type Seen = (i64, LinkType, usize, u32);
+
+/// The frames of a capture, and the error that ended it.
+fn frames(bytes: &[u8]) -> (Vec<Seen>, Option<CaptureError>) {
     let mut r = PcapReader::new(bytes).expect("header");
     let mut out = Vec::new();
     loop {
@@ -162,7 +165,9 @@ fn cooked_raw_and_null_links() {
     null_le.extend(ipv4_udp(b"n"));
     let mut loop_be = 30u32.to_be_bytes().to_vec();
     loop_be.extend(ipv6_tcp(b""));
-    let cases: Vec<(u32, Vec<u8>, Option<[u8; 6]>, u8)> = vec![
+    // (link type, frame, source MAC, protocol of the flow)
+    type Case = (u32, Vec<u8>, Option<[u8; 6]>, u8);
+    let cases: Vec<Case> = vec![
         (113, sll, Some([1, 2, 3, 4, 5, 6]), 17),
         (276, sll2, Some([9, 8, 7, 6, 5, 4]), 6),
         (101, ipv4_udp(b"raw"), None, 17),

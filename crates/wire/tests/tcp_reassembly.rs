@@ -243,16 +243,33 @@ fn initiator_from_syn_ack_or_first_packet() {
 
 #[test]
 fn a_segment_cut_by_the_snaplen_reports_the_missing_bytes() {
-    let mut f = handshake();
+    let mut f: Vec<(i64, Vec<u8>, u32)> = handshake()
+        .into_iter()
+        .map(|d| {
+            let n = d.len() as u32;
+            (0, d, n)
+        })
+        .collect();
     let mut cut = a(0, b"ABCDEFGHIJ");
+    let orig = cut.len() as u32;
     cut.truncate(cut.len() - 6);
-    f.push(cut);
-    f.push(a(10, b"KL"));
-    let r = run(f);
+    f.push((0, cut.clone(), orig));
+    f.push((0, a(10, b"KL"), 66));
+    let r = run_bytes(&pcap_cut(1, false, false, &f), FlowConfig::default());
     assert_eq!(
         r.stream(Dir::ToResponder),
         vec![bytes(b"ABCD"), Piece::Gap(6), bytes(b"KL")]
     );
+
+    // The same short frame claiming nothing was cut: its IP total length is a lie, and
+    // the next segment is out of order until the flow ends (no phantom gap).
+    let mut g = handshake();
+    g.push(cut);
+    g.push(a(10, b"KL"));
+    let r = run(g);
+    assert_eq!(r.stream(Dir::ToResponder), vec![bytes(b"ABCD")]);
+    let flow = r.flows.values().next().expect("flow");
+    assert_eq!(flow.gaps, [8, 0]);
 }
 
 #[test]

@@ -14,6 +14,20 @@ use pumpguard_wire::{
 
 /// A classic pcap file: `link` type, microsecond or nanosecond magic, either byte order.
 pub fn pcap(link: u32, nanos: bool, big_endian: bool, frames: &[(i64, Vec<u8>)]) -> Vec<u8> {
+    let frames: Vec<(i64, Vec<u8>, u32)> = frames
+        .iter()
+        .map(|(t, d)| (*t, d.clone(), d.len() as u32))
+        .collect();
+    pcap_cut(link, nanos, big_endian, &frames)
+}
+
+/// A classic pcap file whose records give an original length (frames cut by a snaplen).
+pub fn pcap_cut(
+    link: u32,
+    nanos: bool,
+    big_endian: bool,
+    frames: &[(i64, Vec<u8>, u32)],
+) -> Vec<u8> {
     let u32b = |v: u32| {
         if big_endian {
             v.to_be_bytes()
@@ -36,13 +50,13 @@ pub fn pcap(link: u32, nanos: bool, big_endian: bool, frames: &[(i64, Vec<u8>)])
     out.extend(u32b(0));
     out.extend(u32b(65535));
     out.extend(u32b(link));
-    for (ts_us, data) in frames {
+    for (ts_us, data, orig) in frames {
         let sec = (ts_us / 1_000_000) as u32;
         let frac = (ts_us % 1_000_000) as u32;
         out.extend(u32b(sec));
         out.extend(u32b(if nanos { frac * 1000 } else { frac }));
         out.extend(u32b(data.len() as u32));
-        out.extend(u32b(data.len() as u32));
+        out.extend(u32b(*orig));
         out.extend(data);
     }
     out
@@ -217,6 +231,9 @@ pub fn udp(src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) -> Vec<u8> 
     out
 }
 
+/// A decoded packet's VLAN tags (outer first) and source MAC.
+pub type L2 = ([Option<u16>; 2], Option<[u8; 6]>);
+
 /// What one stream direction delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -240,7 +257,7 @@ pub struct Run {
     /// Timestamps of the decoded packets, in order.
     pub timestamps: Vec<i64>,
     /// (vlans, src_mac) of each decoded packet.
-    pub l2: Vec<([Option<u16>; 2], Option<[u8; 6]>)>,
+    pub l2: Vec<L2>,
 }
 
 #[derive(Debug, Clone)]
