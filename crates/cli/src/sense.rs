@@ -18,6 +18,11 @@ use crate::fail::Fail;
 struct Report {
     frames: u64,
     seconds: f64,
+    /// Of which: writing to the store.
+    store_seconds: f64,
+    /// Peak resident memory when the capture was read, before its flows were ended
+    /// and written (Linux; 0 elsewhere).
+    sensing_peak_rss_kb: u64,
     flows: u64,
     devices: u64,
     assets_created: u64,
@@ -73,6 +78,8 @@ async fn files(
     for path in &args.pcap {
         done += read_file(path, &mut sensor, &mut report, bar.as_ref(), done)?;
     }
+    report.sensing_peak_rss_kb = peak_rss_kb();
+    report.stats = sensor.stats();
     sensor.finish();
     let batch = sensor.take_batch(true);
     if let Some(b) = &bar {
@@ -84,14 +91,18 @@ async fn files(
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
+    let storing = Instant::now();
     let summary = store
         .record_sense(&ctx.actor, &origin, &batch.sightings, &batch.flows)
         .await?;
+    report.store_seconds = storing.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     report.add(&summary, &batch);
+    let live = report.stats.live_flows;
     report.stats = sensor.stats();
+    report.stats.live_flows = live;
     report.frames = report.stats.frames;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -129,6 +140,18 @@ fn read_file(
         }
     }
     Ok(reader.bytes_read())
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn progress(total: u64) -> Option<indicatif::ProgressBar> {
@@ -220,6 +243,7 @@ mod live {
                 }
                 if last.elapsed() >= flush {
                     last = Instant::now();
+                    sensor.snapshot_live();
                     if send.blocking_send(sensor.take_batch(false)).is_err() {
                         return Err("the store writer stopped".into());
                     }

@@ -8,7 +8,7 @@
 //! device; addresses that no MAC on a captured segment claims (hosts behind a router)
 //! become devices of their own, if they are private addresses.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::IpAddr;
 
 use pumpguard_model::{AssetKind, Evidence, Field, MacAddr, Sighting, time};
@@ -36,7 +36,9 @@ type FactKey = (Field, Box<str>, &'static str);
 
 #[derive(Debug, Default)]
 struct Record {
-    facts: HashMap<FactKey, Fact>,
+    /// Few per device: a vector searched in place allocates nothing for a fact seen
+    /// again (the common case: a heartbeat repeats what the last one said).
+    facts: Vec<(FactKey, Fact)>,
     first_us: i64,
     last_us: i64,
     /// Whether anything happened since the last report.
@@ -75,6 +77,13 @@ struct Binding {
     strength: u8,
     last_us: i64,
 }
+
+/// MACs and addresses tracked at most (beyond, only those with facts).
+const MAX_RECORDS: usize = 262_144;
+
+/// Distinct facts kept per MAC or address (a device that says something new every
+/// packet must not grow memory without bound).
+const MAX_FACTS: usize = 256;
 
 /// MACs remembered per address (its own, a router's on another segment, a clone).
 const MAX_CANDIDATES: usize = 4;
@@ -188,9 +197,13 @@ impl Identity {
             self.last_source = Some((m, ip, ts));
         }
         if let Some(i) = ip {
-            let r = self.records.entry(Subject::Ip(i)).or_default();
-            r.touch(ts);
-            r.sent = true;
+            // Bounded: past the limit, new addresses are only tracked once a fact
+            // names them (a flood of spoofed sources cannot grow this map).
+            if self.records.len() < MAX_RECORDS || self.records.contains_key(&Subject::Ip(i)) {
+                let r = self.records.entry(Subject::Ip(i)).or_default();
+                r.touch(ts);
+                r.sent = true;
+            }
         }
         new
     }
@@ -266,13 +279,29 @@ impl Identity {
         }
         let r = self.records.entry(subject).or_default();
         r.touch(ts);
-        let key = (field, Box::<str>::from(value), source);
-        let f = r.facts.entry(key).or_insert(Fact {
-            confidence,
-            first_us: ts,
-            last_us: ts,
-            pending: 0,
-        });
+        let at = match r
+            .facts
+            .iter()
+            .position(|((f, v, s), _)| *f == field && *s == source && **v == *value)
+        {
+            Some(at) => at,
+            None => {
+                if r.facts.len() >= MAX_FACTS {
+                    return;
+                }
+                let fact = Fact {
+                    confidence,
+                    first_us: ts,
+                    last_us: ts,
+                    pending: 0,
+                };
+                r.facts.push(((field, Box::from(value), source), fact));
+                r.facts.len() - 1
+            }
+        };
+        let Some((_, f)) = r.facts.get_mut(at) else {
+            return;
+        };
         f.confidence = f.confidence.max(confidence);
         f.first_us = f.first_us.min(ts);
         f.last_us = f.last_us.max(ts);
@@ -283,7 +312,7 @@ impl Identity {
     /// facts, e.g. "the client is a pump").
     pub(crate) fn best(&self, subject: Subject, field: Field) -> Option<&str> {
         let r = self.records.get(&subject)?;
-        best_of(r.facts.iter().filter(|((f, _, _), _)| *f == field)).map(|(v, _)| v)
+        best_of(r.facts.iter().map(|(k, f)| (k, f)).filter(|((f, _, _), _)| *f == field)).map(|(v, _)| v)
     }
 
     /// The kind of the device an address belongs to, as known now.
@@ -344,8 +373,8 @@ impl Identity {
                 .map_or(0, |r| r.last_us);
             let known = self.records.get(&Subject::Mac(mac)).is_some_and(|r| {
                 r.facts
-                    .keys()
-                    .any(|(f, v, _)| *f == Field::Role && &**v == "router")
+                    .iter()
+                    .any(|((f, v, _), _)| *f == Field::Role && &**v == "router")
             });
             if !known {
                 self.fact(
@@ -434,7 +463,9 @@ impl Identity {
                     let Some(r) = self.records.get(&subject) else {
                         continue;
                     };
-                    if !(all || r.dirty) || (!r.sent && r.facts.is_empty()) {
+                    // An address behind a router is a device once something says what it
+                    // is: spoofed sources of a flood must not become assets.
+                    if !(all || r.dirty) || r.facts.is_empty() {
                         continue;
                     }
                     if let Some(s) = self.sighting(None, vec![ip], &[subject]) {
@@ -445,7 +476,7 @@ impl Identity {
         }
         for r in self.records.values_mut() {
             r.dirty = false;
-            for f in r.facts.values_mut() {
+            for (_, f) in &mut r.facts {
                 f.pending = 0;
             }
         }

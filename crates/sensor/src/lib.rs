@@ -99,6 +99,9 @@ pub struct Sensor {
     ended: Vec<FlowRecord>,
     /// Data-channel endpoints announced on FTP control connections.
     ftp_data: HashMap<SocketAddr, i64>,
+    /// Counters of live flows already handed over by [`Sensor::snapshot_live`], by flow
+    /// id: packets and bytes per direction.
+    reported: HashMap<u64, [u64; 4]>,
     stats: SensorStats,
 }
 
@@ -123,6 +126,7 @@ impl Sensor {
             events: Vec::new(),
             ended: Vec::new(),
             ftp_data: HashMap::new(),
+            reported: HashMap::new(),
             stats: SensorStats::default(),
         }
     }
@@ -136,6 +140,7 @@ impl Sensor {
             events,
             ended,
             ftp_data,
+            reported,
             stats,
         } = self;
         decoder.decode(frame, |pkt| {
@@ -154,7 +159,7 @@ impl Sensor {
                 on_data(flow, dir, data, ts, identity, events, ftp_data, stats);
             });
             flows.take_ended(|flow, why| {
-                ended.push(end_flow(flow, why, identity, stats));
+                ended.push(end_flow(flow, why, identity, reported, stats));
             });
         });
     }
@@ -166,10 +171,40 @@ impl Sensor {
             flows,
             identity,
             ended,
+            reported,
             stats,
             ..
         } = self;
-        flows.take_ended(|flow, why| ended.push(end_flow(flow, why, identity, stats)));
+        flows.take_ended(|flow, why| ended.push(end_flow(flow, why, identity, reported, stats)));
+    }
+
+    /// Hands over what live flows carried since the last call, as flow records whose
+    /// counters are the increase (the store adds them up), so a long connection shows
+    /// before it ends. The first report of a flow counts its session.
+    pub fn snapshot_live(&mut self) {
+        let Sensor {
+            flows,
+            ended,
+            reported,
+            ..
+        } = self;
+        flows.for_each_live_mut(|flow| {
+            let now = [flow.packets[0], flow.packets[1], flow.bytes[0], flow.bytes[1]];
+            let (before, sessions) = match reported.get(&flow.id) {
+                Some(b) => (*b, 0),
+                None => ([0; 4], 1),
+            };
+            if now == before {
+                return;
+            }
+            reported.insert(flow.id, now);
+            let mut record = flow_record(flow, sessions);
+            record.packets_to_server -= before[0];
+            record.packets_to_client -= before[1];
+            record.bytes_to_server -= before[2];
+            record.bytes_to_client -= before[3];
+            ended.push(record);
+        });
     }
 
     /// Flows ended and devices changed since the last batch (every device with `all`).
@@ -273,11 +308,13 @@ fn on_data(
     }
 }
 
-/// A flow left the table: its record, and what its end says (a pump's server).
+/// A flow left the table: its record (less what [`Sensor::snapshot_live`] already
+/// handed over), and what its end says (a pump's server).
 fn end_flow(
     flow: Flow<FlowState>,
     _why: EndReason,
     identity: &mut Identity,
+    reported: &mut HashMap<u64, [u64; 4]>,
     stats: &mut SensorStats,
 ) -> FlowRecord {
     stats.flows += 1;
@@ -291,6 +328,19 @@ fn end_flow(
             flow.last_seen_us,
         );
     }
+    let (before, sessions) = match reported.remove(&flow.id) {
+        Some(b) => (b, 0),
+        None => ([0; 4], 1),
+    };
+    let mut record = flow_record(&flow, sessions);
+    record.packets_to_server = record.packets_to_server.saturating_sub(before[0]);
+    record.packets_to_client = record.packets_to_client.saturating_sub(before[1]);
+    record.bytes_to_server = record.bytes_to_server.saturating_sub(before[2]);
+    record.bytes_to_client = record.bytes_to_client.saturating_sub(before[3]);
+    record
+}
+
+fn flow_record(flow: &Flow<FlowState>, sessions: u64) -> FlowRecord {
     let (client_port, server_port) = match flow.key.proto {
         6 | 17 => (flow.initiator.port(), flow.responder.port()),
         _ => (0, 0),
@@ -304,14 +354,14 @@ fn end_flow(
         client_mac: flow.initiator_mac.map(MacAddr),
         server_mac: flow.responder_mac.map(MacAddr),
         vlan: flow.vlan,
-        app: app.as_str().to_owned(),
+        app: flow.state.app().as_str().to_owned(),
         packets_to_server: flow.packets[0],
         packets_to_client: flow.packets[1],
         bytes_to_server: flow.bytes[0],
         bytes_to_client: flow.bytes[1],
         first_seen: timestamp(flow.first_seen_us),
         last_seen: timestamp(flow.last_seen_us),
-        sessions: 1,
+        sessions,
         tcp_state: tcp_state(flow.tcp_state).to_owned(),
     }
 }

@@ -1092,7 +1092,11 @@ fn truth(
             "EHR / HL7 interface engine (behind gateway)",
         ),
         Device {
-            hostname: Some(ALARMS_NAME.to_owned()),
+            // Its name is on the wire only where a pump resolves it (a scenario).
+            hostname: played
+                .iter()
+                .any(|s| s.name == "expired_server_certificate")
+                .then(|| ALARMS_NAME.to_owned()),
             ..infra(
                 None,
                 plan.alarms,

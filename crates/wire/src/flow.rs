@@ -402,6 +402,12 @@ impl<S: Default> FlowTable<S> {
         self.ended = ended;
     }
 
+    /// Visits every live flow (e.g. to report the counters of long flows before they
+    /// end). O(live flows); the flows stay where they are.
+    pub fn for_each_live_mut(&mut self, f: impl FnMut(&mut Flow<S>)) {
+        self.store.for_each_mut(f);
+    }
+
     pub fn len(&self) -> usize {
         self.store.len()
     }

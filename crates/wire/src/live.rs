@@ -7,6 +7,8 @@ use crate::capture::{CaptureError, Frame, LinkType};
 /// Read timeout: short enough for the caller to notice a stop flag between packets.
 const READ_TIMEOUT_MS: i32 = 200;
 const SNAPLEN: i32 = 65535;
+/// How long an idle non-blocking read waits before reporting "no packet yet".
+const IDLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// An open libpcap handle on one interface.
 pub struct LiveCapture {
@@ -38,7 +40,13 @@ impl LiveCapture {
             .promisc(true)
             .snaplen(SNAPLEN)
             .timeout(READ_TIMEOUT_MS)
+            .immediate_mode(true)
             .open()
+            .map_err(live)?
+            // Linux's TPACKET_V3 read timeout does not expire while no packet arrives
+            // (pcap_set_timeout(3PCAP) warns of this), which would leave a stop flag
+            // unread: poll without blocking and pause briefly when idle instead.
+            .setnonblock()
             .map_err(live)?;
         if let Some(filter) = bpf {
             cap.filter(filter, true).map_err(|e| CaptureError::Filter {
@@ -54,7 +62,7 @@ impl LiveCapture {
         })
     }
 
-    /// The next frame; `Ok(None)` on read timeout (no packet yet).
+    /// The next frame; `Ok(None)` when none is waiting (after a 5 ms pause).
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         match self.cap.next_packet() {
             Ok(packet) => {
@@ -72,7 +80,10 @@ impl LiveCapture {
                     interface: 0,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(None),
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(IDLE_PAUSE);
+                Ok(None)
+            }
             Err(e) => Err(CaptureError::Live {
                 interface: self.interface.clone(),
                 message: e.to_string(),

@@ -122,6 +122,17 @@ impl<S> Store<S> {
             .copied()
     }
 
+    /// Every live flow, in slab order.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Flow<S>)) {
+        for chunk in &mut self.chunks {
+            for slot in chunk.iter_mut() {
+                if let Some(flow) = slot.flow.as_mut() {
+                    f(flow);
+                }
+            }
+        }
+    }
+
     pub fn get(&self, i: u32) -> Option<&Flow<S>> {
         slot_of(&self.chunks, i)?.flow.as_ref()
     }
