@@ -297,10 +297,7 @@ impl DnsTcp {
         };
         // At most one 64 KiB message plus its prefix is ever buffered.
         buf.extend_from_slice(data);
-        loop {
-            let Some(len) = crate::text::be16(buf, 0).map(usize::from) else {
-                break;
-            };
+        while let Some(len) = crate::text::be16(buf, 0).map(usize::from) {
             if buf.len() < 2 + len {
                 break;
             }
