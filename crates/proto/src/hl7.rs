@@ -362,7 +362,7 @@ fn next_msh(buf: &[u8], from: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    const ORDER: &str = "MSH|^~\\&|BCMA^0011223344556677^EUI-64|HOSP|PUMPSRV^0123456789ABCDEF^EUI-64||20261129||RGV^O15^RGV_O15|MSG0001|P|2.6\rPID|||12345^^^HOSP^MR||Doe^Jane\rORC|NW|ORD1\rRXG|1||||Heparin 25000 units/250 mL|250||mL^mL^UCUM|||||||18|mL/h^mL/h^UCUM\rOBX|1||69986^MDC_DEV_PUMP_INFUS_VMD^MDC|||||||||||||||^^ABCDEF0123456789^EUI-64\r";
+    const ORDER: &str = "MSH|^~\\&|BCMA^0011223344556677^EUI-64|HOSP|PUMPSRV^0123456789ABCDEF^EUI-64||20261129||RGV^O15^RGV_O15|MSG0001|P|2.6\rPID|||12345^^^HOSP^MR||Doe^Jane\rORC|NW|ORD1\rRXG|1|||HEP25^Heparin 25000 units/250 mL^LOCAL|250||mL^mL^UCUM||||||||18|mL/h^mL/h^UCUM\rOBX|1||69986^MDC_DEV_PUMP_INFUS_VMD^MDC|||||||||||||||^^ABCDEF0123456789^EUI-64\r";
 
     #[test]
     fn frame_split_across_segments() {
@@ -382,6 +382,14 @@ mod tests {
         assert_eq!(m.pcd.as_deref(), Some("PCD-03"));
         assert_eq!(m.device_ids, vec!["ABCDEF0123456789"]);
         assert_eq!(m.phi_segments, vec!["PID"]);
+        let o = m.order.as_ref().expect("an RGV^O15 has an order");
+        assert_eq!(
+            (o.drug_code.as_str(), o.drug_text.as_str()),
+            ("HEP25", "Heparin 25000 units/250 mL")
+        );
+        assert_eq!((o.rate.as_deref(), o.rate_value), (Some("18"), Some(18.0)));
+        assert_eq!(o.rate_units.as_deref(), Some("mL/h"));
+        assert_eq!(o.pump.as_deref(), Some("ABCDEF0123456789"));
     }
 
     #[test]

@@ -97,8 +97,11 @@ impl Session {
                 let room = classify::LIMIT.saturating_sub(buf.len());
                 let take = room.min(data.len());
                 buf.extend_from_slice(data.get(..take).unwrap_or(&[]));
-                if take > 0 {
-                    order.push((side, take));
+                // Consecutive chunks from one side replay as one.
+                match order.last_mut() {
+                    _ if take == 0 => {}
+                    Some((last, len)) if *last == side => *len += take,
+                    _ => order.push((side, take)),
                 }
                 let [c, s] = &*bufs;
                 match classify::stream(ports, c, s) {
