@@ -380,6 +380,40 @@ mod tests {
     }
 
     #[test]
+    fn gap_mid_stream_resynchronises() {
+        let mut s = Session::new(Transport::Tcp, 40000, 8080);
+        let mut out = Vec::new();
+        s.on_data(
+            Side::Client,
+            b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+            &mut out,
+        );
+        s.on_data(
+            Side::Server,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nxx",
+            &mut out,
+        );
+        // 998 bytes of body lost: the next response head is still found.
+        s.on_gap(Side::Server, 998);
+        s.on_data(
+            Side::Server,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut out,
+        );
+        // A gap that swallows a head: resynchronise on the next status line.
+        s.on_gap(Side::Server, 5000);
+        s.on_data(Side::Server, b"ody\r\nHTTP/1.1 500 Oops\r\n\r\n", &mut out);
+        let codes: Vec<_> = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::Http(h) => h.status,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(codes, vec![200, 404, 500]);
+    }
+
+    #[test]
     fn dns_over_tcp() {
         let q = [
             0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,

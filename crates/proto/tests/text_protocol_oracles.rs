@@ -470,4 +470,5 @@ fn hl7_matches_python_hl7() {
     assert!(ours[0].phi);
     assert_eq!(ours[0].phi_segments, vec!["PID", "NK1", "PV1"]);
     assert_eq!(ours[1].ack_code.as_deref(), Some("AA"));
+    assert!(!ours[0].from_server && ours[1].from_server);
 }
