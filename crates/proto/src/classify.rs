@@ -68,18 +68,19 @@ pub fn stream(ports: Ports, client: &[u8], server: &[u8]) -> Verdict {
     if ports.server == 53 && dns_over_tcp(client) {
         return Verdict::App(App::Dns);
     }
+    let port_hint = || (ports.server == 23).then_some(App::Telnet);
+    if client.len() >= LIMIT || server.len() >= LIMIT {
+        return Verdict::App(port_hint().unwrap_or(App::Unknown));
+    }
     // Too few bytes to rule out a content signature: wait.
     let short = |d: &[u8]| !d.is_empty() && d.len() < 8;
     if short(client) || short(server) {
         return Verdict::NeedMore;
     }
-    if ports.server == 23 && (!client.is_empty() || !server.is_empty()) {
-        return Verdict::App(App::Telnet);
+    match port_hint() {
+        Some(app) if !client.is_empty() || !server.is_empty() => Verdict::App(app),
+        _ => Verdict::NeedMore,
     }
-    if client.len() >= LIMIT || server.len() >= LIMIT {
-        return Verdict::App(App::Unknown);
-    }
-    Verdict::NeedMore
 }
 
 /// A 2-byte length then a DNS message (RFC 1035 §4.2.2).

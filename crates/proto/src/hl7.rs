@@ -20,6 +20,8 @@ pub const MAX_FRAME: usize = 1 << 20;
 /// What one HL7 message says.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Hl7Summary {
+    /// Sent by the server side of the connection (the one that accepted it).
+    pub from_server: bool,
     /// Carried in an MLLP block (else bare HL7 on TCP).
     pub framed: bool,
     /// MSH-9.1, e.g. `ORU`.
@@ -94,8 +96,9 @@ pub fn may_become(data: &[u8]) -> bool {
 }
 
 /// Summarises one HL7 message.
-pub fn summarise(raw: &[u8], framed: bool) -> Hl7Summary {
+pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
     let mut s = Hl7Summary {
+        from_server,
         framed,
         message_code: String::new(),
         trigger_event: String::new(),
@@ -230,7 +233,11 @@ impl MllpStream {
             && !peer.buf.is_empty()
             && !data.is_empty()
         {
-            out.push(summarise(&std::mem::take(&mut peer.buf), false));
+            out.push(summarise(
+                &std::mem::take(&mut peer.buf),
+                false,
+                side == Side::Client,
+            ));
         }
         let Some(dir) = self.dirs.get_mut(side.index()) else {
             return;
@@ -241,10 +248,11 @@ impl MllpStream {
                 dir.bare = true;
             }
         }
+        let from_server = side == Side::Server;
         if dir.bare {
-            dir.feed_bare(data, out);
+            dir.feed_bare(data, from_server, out);
         } else {
-            dir.feed_framed(data, out);
+            dir.feed_framed(data, from_server, out);
         }
     }
 
@@ -272,7 +280,7 @@ impl Direction {
         }
     }
 
-    fn feed_framed(&mut self, mut data: &[u8], out: &mut Vec<Hl7Summary>) {
+    fn feed_framed(&mut self, mut data: &[u8], from_server: bool, out: &mut Vec<Hl7Summary>) {
         while !data.is_empty() {
             if !self.in_message {
                 let Some(s) = memchr::memchr(START, data) else {
@@ -297,7 +305,7 @@ impl Direction {
                     }
                     let content = std::mem::take(&mut self.buf);
                     if !self.skipping && !is_commit_ack(&content) {
-                        out.push(summarise(&content, true));
+                        out.push(summarise(&content, true, from_server));
                     }
                     self.in_message = false;
                     self.skipping = false;
@@ -314,7 +322,7 @@ impl Direction {
         }
     }
 
-    fn feed_bare(&mut self, data: &[u8], out: &mut Vec<Hl7Summary>) {
+    fn feed_bare(&mut self, data: &[u8], from_server: bool, out: &mut Vec<Hl7Summary>) {
         if self.skipping {
             // After a gap or an over-long message: wait for the next MSH segment.
             let Some(at) = memchr::memmem::find(data, b"\rMSH|")
@@ -324,7 +332,7 @@ impl Direction {
             };
             self.skipping = false;
             self.buf.clear();
-            return self.feed_bare(data.get(at + 1..).unwrap_or(&[]), out);
+            return self.feed_bare(data.get(at + 1..).unwrap_or(&[]), from_server, out);
         }
         let from = self.buf.len();
         self.push(data);
@@ -341,7 +349,7 @@ impl Direction {
             search_from = 1;
             let rest = self.buf.split_off(at);
             let msg = std::mem::replace(&mut self.buf, rest);
-            out.push(summarise(&msg, false));
+            out.push(summarise(&msg, false, from_server));
         }
     }
 }
@@ -362,7 +370,7 @@ fn next_msh(buf: &[u8], from: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    const ORDER: &str = "MSH|^~\\&|BCMA^0011223344556677^EUI-64|HOSP|PUMPSRV^0123456789ABCDEF^EUI-64||20261129||RGV^O15^RGV_O15|MSG0001|P|2.6\rPID|||12345^^^HOSP^MR||Doe^Jane\rORC|NW|ORD1\rRXG|1||||Heparin 25000 units/250 mL|250||mL^mL^UCUM|||||||18|mL/h^mL/h^UCUM\rOBX|1||69986^MDC_DEV_PUMP_INFUS_VMD^MDC|||||||||||||||^^ABCDEF0123456789^EUI-64\r";
+    const ORDER: &str = "MSH|^~\\&|BCMA^0011223344556677^EUI-64|HOSP|PUMPSRV^0123456789ABCDEF^EUI-64||20261129||RGV^O15^RGV_O15|MSG0001|P|2.6\rPID|||12345^^^HOSP^MR||Doe^Jane\rORC|NW|ORD1\rRXG|1|||HEP25^Heparin 25000 units/250 mL^LOCAL|250||mL^mL^UCUM||||||||18|mL/h^mL/h^UCUM\rOBX|1||69986^MDC_DEV_PUMP_INFUS_VMD^MDC|||||||||||||||^^ABCDEF0123456789^EUI-64\r";
 
     #[test]
     fn frame_split_across_segments() {
@@ -376,12 +384,20 @@ mod tests {
         }
         assert_eq!(out.len(), 1);
         let m = &out[0];
-        assert!(m.framed && m.phi && m.patient_id_present);
+        assert!(m.framed && m.phi && m.patient_id_present && !m.from_server);
         assert_eq!(m.sending_application, "BCMA^0011223344556677^EUI-64");
         assert_eq!(m.receiving_application, "PUMPSRV^0123456789ABCDEF^EUI-64");
         assert_eq!(m.pcd.as_deref(), Some("PCD-03"));
         assert_eq!(m.device_ids, vec!["ABCDEF0123456789"]);
         assert_eq!(m.phi_segments, vec!["PID"]);
+        let o = m.order.as_ref().expect("an RGV^O15 has an order");
+        assert_eq!(
+            (o.drug_code.as_str(), o.drug_text.as_str()),
+            ("HEP25", "Heparin 25000 units/250 mL")
+        );
+        assert_eq!((o.rate.as_deref(), o.rate_value), (Some("18"), Some(18.0)));
+        assert_eq!(o.rate_units.as_deref(), Some("mL/h"));
+        assert_eq!(o.pump.as_deref(), Some("ABCDEF0123456789"));
     }
 
     #[test]

@@ -97,8 +97,11 @@ impl Session {
                 let room = classify::LIMIT.saturating_sub(buf.len());
                 let take = room.min(data.len());
                 buf.extend_from_slice(data.get(..take).unwrap_or(&[]));
-                if take > 0 {
-                    order.push((side, take));
+                // Consecutive chunks from one side replay as one.
+                match order.last_mut() {
+                    _ if take == 0 => {}
+                    Some((last, len)) if *last == side => *len += take,
+                    _ => order.push((side, take)),
                 }
                 let [c, s] = &*bufs;
                 match classify::stream(ports, c, s) {
@@ -297,10 +300,7 @@ impl DnsTcp {
         };
         // At most one 64 KiB message plus its prefix is ever buffered.
         buf.extend_from_slice(data);
-        loop {
-            let Some(len) = crate::text::be16(buf, 0).map(usize::from) else {
-                break;
-            };
+        while let Some(len) = crate::text::be16(buf, 0).map(usize::from) {
             if buf.len() < 2 + len {
                 break;
             }
@@ -377,6 +377,40 @@ mod tests {
             &mut out,
         );
         assert_eq!(s.app(), App::Http);
+    }
+
+    #[test]
+    fn gap_mid_stream_resynchronises() {
+        let mut s = Session::new(Transport::Tcp, 40000, 8080);
+        let mut out = Vec::new();
+        s.on_data(
+            Side::Client,
+            b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+            &mut out,
+        );
+        s.on_data(
+            Side::Server,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nxx",
+            &mut out,
+        );
+        // 998 bytes of body lost: the next response head is still found.
+        s.on_gap(Side::Server, 998);
+        s.on_data(
+            Side::Server,
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut out,
+        );
+        // A gap that swallows a head: resynchronise on the next status line.
+        s.on_gap(Side::Server, 5000);
+        s.on_data(Side::Server, b"ody\r\nHTTP/1.1 500 Oops\r\n\r\n", &mut out);
+        let codes: Vec<_> = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::Http(h) => h.status,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(codes, vec![200, 404, 500]);
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn value_text(v: &VarBindValue<'_>) -> String {
             ObjectSyntax::TimeTicks(n) => n.to_string(),
             ObjectSyntax::Counter64(n) => n.to_string(),
             ObjectSyntax::UnknownSimple(a) | ObjectSyntax::UnknownApplication(a) => {
-                hex::encode(a.data.as_ref())
+                hex::encode(a.data)
             }
         },
         VarBindValue::Unspecified => String::new(),

@@ -3,7 +3,10 @@
 //! senders bend RFC 3164 enough that a lenient hand-written reader fits best.
 
 use crate::ProtoError;
-use crate::text::printable;
+use crate::text::printable_max;
+
+/// Longest message kept (RFC 5424 §6.1 asks receivers for at least 2 KiB).
+pub const MAX_MESSAGE: usize = 8192;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Syslog {
@@ -51,7 +54,7 @@ fn nil(s: &str) -> Option<String> {
 /// Parses one syslog message (a UDP payload or one line of a TCP stream).
 pub fn parse(data: &[u8]) -> Result<Syslog, ProtoError> {
     let (p, rest) = pri(data).ok_or_else(|| ProtoError::malformed("syslog", "no <PRI>"))?;
-    let text = printable(rest);
+    let text = printable_max(rest, MAX_MESSAGE + 512);
     let mut s = Syslog {
         facility: p / 8,
         severity: p % 8,

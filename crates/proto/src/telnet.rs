@@ -79,7 +79,7 @@ fn command_name(c: u8) -> &'static str {
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
-enum Iac {
+enum Scan {
     #[default]
     Data,
     Iac,
@@ -90,7 +90,7 @@ enum Iac {
 
 #[derive(Debug, Default)]
 struct Direction {
-    iac: Iac,
+    scan: Scan,
     negotiated: Vec<String>,
     line: Vec<u8>,
     /// A prompt on the current (unfinished) line was already reported.
@@ -130,31 +130,31 @@ impl TelnetStream {
         let mut new_options = Vec::new();
         if let Some(dir) = self.dirs.get_mut(side.index()) {
             for &b in data {
-                dir.iac = match (dir.iac, b) {
-                    (Iac::Data, IAC) => Iac::Iac,
-                    (Iac::Data, _) => {
+                dir.scan = match (dir.scan, b) {
+                    (Scan::Data, IAC) => Scan::Iac,
+                    (Scan::Data, _) => {
                         text.push(b);
-                        Iac::Data
+                        Scan::Data
                     }
-                    (Iac::Iac, IAC) => {
+                    (Scan::Iac, IAC) => {
                         text.push(IAC);
-                        Iac::Data
+                        Scan::Data
                     }
-                    (Iac::Iac, 251..=254) => Iac::Option(b),
-                    (Iac::Iac, SB) => Iac::Sub,
-                    (Iac::Iac, _) => Iac::Data,
-                    (Iac::Option(c), o) => {
+                    (Scan::Iac, 251..=254) => Scan::Option(b),
+                    (Scan::Iac, SB) => Scan::Sub,
+                    (Scan::Iac, _) => Scan::Data,
+                    (Scan::Option(c), o) => {
                         let n = format!("{} {}", command_name(c), option_name(o));
                         if !dir.negotiated.contains(&n) && dir.negotiated.len() < 64 {
                             dir.negotiated.push(n.clone());
                             new_options.push(n);
                         }
-                        Iac::Data
+                        Scan::Data
                     }
-                    (Iac::Sub, IAC) => Iac::SubIac,
-                    (Iac::Sub, _) => Iac::Sub,
-                    (Iac::SubIac, SE) => Iac::Data,
-                    (Iac::SubIac, _) => Iac::Sub,
+                    (Scan::Sub, IAC) => Scan::SubIac,
+                    (Scan::Sub, _) => Scan::Sub,
+                    (Scan::SubIac, SE) => Scan::Data,
+                    (Scan::SubIac, _) => Scan::Sub,
                 };
             }
         }
@@ -173,7 +173,7 @@ impl TelnetStream {
     /// A hole in `side`'s stream: partial lines and option state are dropped.
     pub fn on_gap(&mut self, side: Side) {
         if let Some(dir) = self.dirs.get_mut(side.index()) {
-            dir.iac = Iac::Data;
+            dir.scan = Scan::Data;
             dir.line.clear();
             dir.prompted = false;
         }
@@ -287,10 +287,8 @@ impl TelnetStream {
                     }
                 },
                 // Never kept: only the end of the line matters.
-                Login::AwaitPassword => {
-                    if b == b'\r' || b == b'\n' {
-                        self.login = Login::Submitted;
-                    }
+                Login::AwaitPassword if b == b'\r' || b == b'\n' => {
+                    self.login = Login::Submitted;
                 }
                 _ => {}
             }

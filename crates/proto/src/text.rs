@@ -5,16 +5,24 @@
 /// values are cut at a character boundary.
 pub const MAX_TEXT: usize = 1024;
 
-/// `bytes` as text: invalid UTF-8 replaced, control characters other than tab dropped,
+/// `bytes` as text: invalid UTF-8 replaced, tabs and line breaks turned into spaces,
+/// other control characters dropped,
 /// surrounding whitespace trimmed, at most [`MAX_TEXT`] bytes.
 pub fn printable(bytes: &[u8]) -> String {
+    printable_max(bytes, MAX_TEXT)
+}
+
+/// [`printable`] with another cap, for values that are long by nature (a syslog message).
+pub fn printable_max(bytes: &[u8], max: usize) -> String {
     let lossy = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(lossy.len().min(MAX_TEXT));
+    let mut out = String::with_capacity(lossy.len().min(max));
     for c in lossy.trim().chars() {
-        if c.is_control() && c != '\t' {
-            continue;
-        }
-        if out.len() + c.len_utf8() > MAX_TEXT {
+        let c = match c {
+            '\t' | '\r' | '\n' => ' ',
+            c if c.is_control() => continue,
+            c => c,
+        };
+        if out.len() + c.len_utf8() > max {
             break;
         }
         out.push(c);

@@ -243,6 +243,9 @@ impl TlsStream {
 
 impl Direction {
     fn feed(&mut self, mut data: &[u8], out: &mut Vec<Tls>) {
+        if self.stopped {
+            return;
+        }
         if !self.started && !data.is_empty() {
             self.started = true;
             if data.first().is_some_and(|b| b & 0x80 != 0) {
@@ -252,26 +255,32 @@ impl Direction {
         if self.sslv2 {
             // RFC 6101 appendix E.2 / RFC 5246 appendix E.2: a 2-byte header with the
             // top bit set, then the message.
-            let room = MAX_RECORD.saturating_sub(self.record.len());
+            while self.record.len() < 2 {
+                let Some((&b, rest)) = data.split_first() else {
+                    return;
+                };
+                self.record.push(b);
+                data = rest;
+            }
+            let (hi, lo) = (self.record.first().copied(), self.record.get(1).copied());
+            let len = (usize::from(hi.unwrap_or(0) & 0x7f) << 8) | usize::from(lo.unwrap_or(0));
+            let total = 2 + len;
+            if total > MAX_RECORD {
+                self.stop();
+                return;
+            }
+            let take = total.saturating_sub(self.record.len()).min(data.len());
             self.record
-                .extend_from_slice(data.get(..data.len().min(room)).unwrap_or(&[]));
-            let (Some(&hi), Some(&lo)) = (self.record.first(), self.record.get(1)) else {
+                .extend_from_slice(data.get(..take).unwrap_or(&[]));
+            data = data.get(take..).unwrap_or(&[]);
+            if self.record.len() < total {
                 return;
-            };
-            let len = (usize::from(hi & 0x7f) << 8) | usize::from(lo);
-            let Some(msg) = self.record.get(2..2 + len) else {
-                if self.record.len() >= MAX_RECORD {
-                    self.stop();
-                }
-                return;
-            };
-            if let Ok(hello) = parse_sslv2_client_hello(msg) {
+            }
+            if let Ok(hello) = parse_sslv2_client_hello(self.record.get(2..).unwrap_or(&[])) {
                 out.push(Tls::ClientHello(hello));
             }
-            let rest = self.record.split_off(2 + len);
             self.record.clear();
             self.sslv2 = false;
-            return self.feed(&rest, out);
         }
         while !data.is_empty() && !self.stopped {
             // Read the header, then the body, of one record.
@@ -303,6 +312,7 @@ impl Direction {
 
     fn stop(&mut self) {
         self.stopped = true;
+        self.sslv2 = false;
         self.record = Vec::new();
         self.handshake = Vec::new();
     }
