@@ -12,10 +12,16 @@ use assert_cmd::cargo::CommandCargoExt;
 fn flows(db: &str) -> Vec<serde_json::Value> {
     let out = Command::cargo_bin("pumpguard")
         .expect("binary")
-        .args(["--db", db, "flows", "list", "--format", "json", "--proto", "udp"])
+        .args([
+            "--db", db, "flows", "list", "--format", "json", "--proto", "udp",
+        ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice::<serde_json::Value>(&out.stdout)
         .expect("json")
         .as_array()
@@ -39,7 +45,11 @@ fn live_capture_on_loopback_flushes_and_stops_cleanly() {
     // Opening a capture needs CAP_NET_RAW; CI runs as root.
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).map(|u| u.split_whitespace().next() == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().next() == Some("0"))
+        })
         .unwrap_or(false);
     if !root {
         eprintln!("skipped: live capture needs root or CAP_NET_RAW");
@@ -50,7 +60,17 @@ fn live_capture_on_loopback_flushes_and_stops_cleanly() {
     let port = 40_000 + (std::process::id() % 20_000) as u16;
     let child = Command::cargo_bin("pumpguard")
         .expect("binary")
-        .args(["--db", &db, "sense", "--interface", "lo", "--flush-seconds", "1", "--format", "json"])
+        .args([
+            "--db",
+            &db,
+            "sense",
+            "--interface",
+            "lo",
+            "--flush-seconds",
+            "1",
+            "--format",
+            "json",
+        ])
         .args(["--bpf", &format!("udp port {port}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -63,8 +83,13 @@ fn live_capture_on_loopback_flushes_and_stops_cleanly() {
     // Syslog datagrams: the sensor names the application by content.
     let send = |n: usize| {
         for i in 0..n {
-            let line = format!("<14>Nov 29 10:00:{:02} pump-7 comm: heartbeat {i} fw=1.2.3", i % 60);
-            socket.send_to(line.as_bytes(), ("127.0.0.1", port)).expect("send");
+            let line = format!(
+                "<14>Nov 29 10:00:{:02} pump-7 comm: heartbeat {i} fw=1.2.3",
+                i % 60
+            );
+            socket
+                .send_to(line.as_bytes(), ("127.0.0.1", port))
+                .expect("send");
             std::thread::sleep(Duration::from_millis(20));
         }
     };
@@ -79,7 +104,11 @@ fn live_capture_on_loopback_flushes_and_stops_cleanly() {
             break;
         }
     }
-    assert_eq!(seen.len(), 1, "the live flow is written before it ends: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        1,
+        "the live flow is written before it ends: {seen:?}"
+    );
     assert_eq!(seen[0]["app"], "syslog");
     assert_eq!(seen[0]["server_port"], port);
     // Ten more, then SIGTERM: the clean stop writes them too.
@@ -87,15 +116,29 @@ fn live_capture_on_loopback_flushes_and_stops_cleanly() {
     std::thread::sleep(Duration::from_millis(300));
     let child = guard.0.take().expect("running");
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let out = child.wait_with_output().expect("exits");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     let frames = report["frames"].as_u64().expect("frames");
     let after = flows(&db);
     assert_eq!(after.len(), 1, "{after:?}");
     let f = &after[0];
-    assert_eq!(f["packets_to_server"].as_u64(), Some(frames), "every captured datagram is counted once: {f}");
+    assert_eq!(
+        f["packets_to_server"].as_u64(),
+        Some(frames),
+        "every captured datagram is counted once: {f}"
+    );
     assert_eq!(f["sessions"], 1);
     // The first datagrams may precede the capture; the last ten may not.
     assert!(frames > 10, "{frames} frames");

@@ -28,7 +28,7 @@ enum State {
     /// TCP bytes seen before classification, per side, and the order they came in.
     Pending {
         bufs: [Vec<u8>; 2],
-        order: Vec<(Side, usize)>,
+        order: Vec<(Side, u32)>,
     },
     /// UDP before classification: bytes seen per side.
     PendingUdp {
@@ -36,11 +36,13 @@ enum State {
     },
     /// UDP, classified: each datagram parsed on its own.
     Datagrams,
-    Tls(tls::TlsStream),
-    Http(http::HttpStream),
+    // The larger stream states are boxed so that `State` stays the size of `Pending`:
+    // one is allocated per live flow, most of which never get past it.
+    Tls(Box<tls::TlsStream>),
+    Http(Box<http::HttpStream>),
     Hl7(hl7::MllpStream),
-    Telnet(telnet::TelnetStream),
-    Ftp(ftp::FtpStream),
+    Telnet(Box<telnet::TelnetStream>),
+    Ftp(Box<ftp::FtpStream>),
     Ssh(ssh::SshStream),
     DnsTcp(DnsTcp),
     SyslogTcp([LineBuffer; 2]),
@@ -96,12 +98,23 @@ impl Session {
                 };
                 let room = classify::LIMIT.saturating_sub(buf.len());
                 let take = room.min(data.len());
+                if buf.capacity() == 0 {
+                    // Exactly what came: most flows classify (or not) on one chunk.
+                    buf.reserve_exact(take);
+                }
                 buf.extend_from_slice(data.get(..take).unwrap_or(&[]));
-                // Consecutive chunks from one side replay as one.
+                // Consecutive chunks from one side replay as one. `take` is at most
+                // `classify::LIMIT`, so it fits a u32.
+                let take32 = u32::try_from(take).unwrap_or(u32::MAX);
                 match order.last_mut() {
                     _ if take == 0 => {}
-                    Some((last, len)) if *last == side => *len += take,
-                    _ => order.push((side, take)),
+                    Some((last, len)) if *last == side => *len = len.saturating_add(take32),
+                    _ => {
+                        if order.capacity() == 0 {
+                            order.reserve_exact(2);
+                        }
+                        order.push((side, take32));
+                    }
                 }
                 let [c, s] = &*bufs;
                 match classify::stream(ports, c, s) {
@@ -113,6 +126,7 @@ impl Session {
                         // Replay what was kept, then the part of this call beyond it.
                         let mut at = [0usize; 2];
                         for (side, len) in order {
+                            let len = len as usize;
                             let i = side.index();
                             let (Some(buf), Some(pos)) = (bufs.get(i), at.get_mut(i)) else {
                                 continue;
@@ -182,11 +196,11 @@ impl Session {
     fn start_stream(&mut self, app: App) {
         self.app = app;
         let state = match app {
-            App::Tls => State::Tls(tls::TlsStream::new()),
-            App::Http => State::Http(http::HttpStream::new()),
+            App::Tls => State::Tls(Box::new(tls::TlsStream::new())),
+            App::Http => State::Http(Box::new(http::HttpStream::new())),
             App::Hl7 => State::Hl7(hl7::MllpStream::new()),
-            App::Telnet => State::Telnet(telnet::TelnetStream::new()),
-            App::Ftp => State::Ftp(ftp::FtpStream::new()),
+            App::Telnet => State::Telnet(Box::new(telnet::TelnetStream::new())),
+            App::Ftp => State::Ftp(Box::new(ftp::FtpStream::new())),
             App::Ssh => State::Ssh(ssh::SshStream::new()),
             App::Dns => State::DnsTcp(DnsTcp::default()),
             App::Syslog => State::SyslogTcp(Default::default()),

@@ -312,7 +312,13 @@ impl Identity {
     /// facts, e.g. "the client is a pump").
     pub(crate) fn best(&self, subject: Subject, field: Field) -> Option<&str> {
         let r = self.records.get(&subject)?;
-        best_of(r.facts.iter().map(|(k, f)| (k, f)).filter(|((f, _, _), _)| *f == field)).map(|(v, _)| v)
+        best_of(
+            r.facts
+                .iter()
+                .map(|(k, f)| (k, f))
+                .filter(|((f, _, _), _)| *f == field),
+        )
+        .map(|(v, _)| v)
     }
 
     /// The kind of the device an address belongs to, as known now.

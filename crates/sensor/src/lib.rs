@@ -74,7 +74,7 @@ pub struct SensorStats {
 /// Per-flow state: the application session, created at the first payload byte.
 #[derive(Debug, Default)]
 pub struct FlowState {
-    session: Option<Box<Session>>,
+    session: Option<Session>,
     /// Set when the flow's role is known from elsewhere (an FTP data channel).
     forced: Option<App>,
 }
@@ -189,7 +189,12 @@ impl Sensor {
             ..
         } = self;
         flows.for_each_live_mut(|flow| {
-            let now = [flow.packets[0], flow.packets[1], flow.bytes[0], flow.bytes[1]];
+            let now = [
+                flow.packets[0],
+                flow.packets[1],
+                flow.bytes[0],
+                flow.bytes[1],
+            ];
             let (before, sessions) = match reported.get(&flow.id) {
                 Some(b) => (*b, 0),
                 None => ([0; 4], 1),
@@ -268,11 +273,11 @@ fn on_data(
             flow.state.forced = Some(App::FtpData);
             return;
         }
-        flow.state.session = Some(Box::new(Session::new(
+        flow.state.session = Some(Session::new(
             transport,
             flow.initiator.port(),
             flow.responder.port(),
-        )));
+        ));
     }
     let Some(session) = flow.state.session.as_mut() else {
         return;

@@ -119,15 +119,9 @@ pub(crate) fn event(id: &mut Identity, ctx: &FlowCtx, e: &Event) {
                 id.fact(sender, Field::Hostname, h, "syslog.hostname", 50, ts);
             }
         }
-        Event::Telnet(_) if ctx.side == Side::Server => {
-            id.fact(
-                Subject::Ip(ctx.sender()),
-                Field::Role,
-                "telnet_server",
-                "telnet",
-                80,
-                ts,
-            );
+        Event::Telnet(pumpguard_proto::telnet::Telnet::LoginPrompt(_)) => {
+            let server = Subject::Ip(ctx.server.0);
+            id.fact(server, Field::Role, "telnet_server", "telnet.login", 80, ts);
         }
         Event::Ftp(pumpguard_proto::ftp::Ftp::Banner(_)) => {
             id.fact(
@@ -241,8 +235,9 @@ fn dns(id: &mut Identity, ctx: &FlowCtx, d: &pumpguard_proto::dns::Dns) {
     if !d.response {
         return;
     }
-    if !d.mdns && ctx.side == Side::Server {
-        let s = Subject::Ip(ctx.sender());
+    if !d.mdns {
+        // A unicast DNS response comes from the flow's server.
+        let s = Subject::Ip(ctx.server.0);
         id.fact(s, Field::Role, "dns_server", "dns.server", 70, ts);
         id.fact(
             s,
@@ -361,7 +356,14 @@ fn http(id: &mut Identity, ctx: &FlowCtx, h: &pumpguard_proto::http::HttpHead) {
 
 fn hl7(id: &mut Identity, ctx: &FlowCtx, h: &pumpguard_proto::hl7::Hl7Summary) {
     let ts = ctx.ts;
-    let (sender, receiver) = (Subject::Ip(ctx.sender()), Subject::Ip(ctx.receiver()));
+    // A session may replay both sides' first bytes in one call: the summary says who
+    // sent it.
+    let (from, to) = if h.from_server {
+        (ctx.server.0, ctx.client.0)
+    } else {
+        (ctx.client.0, ctx.server.0)
+    };
+    let (sender, receiver) = (Subject::Ip(from), Subject::Ip(to));
     let kind = |k: AssetKind| k.as_str();
     let src = match (h.message_code.as_str(), h.trigger_event.as_str()) {
         ("RGV", "O15") => {

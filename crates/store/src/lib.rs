@@ -12,6 +12,10 @@
 //!   `ips` a JSON array (primary first), `first_seen`/`last_seen` epoch microseconds.
 //! - `audit_log`: the hash chain (`seq` from 1, `time` epoch µs, `detail` JSON text).
 //! - `audit_head`: a single row with the newest `seq` and `hash`.
+//! - `flows`: one row per bidirectional 5-tuple (`flow_key`, lower endpoint first),
+//!   counters per direction added up across the sensor's batches.
+//! - `observations`: the evidence behind assets' identity fields, one row per
+//!   (asset, field, value, source) with confidence, first/last seen and a count.
 
 mod assets;
 mod audit;
