@@ -203,12 +203,7 @@ impl Sensor {
                 return;
             }
             reported.insert(flow.id, now);
-            let mut record = flow_record(flow, sessions);
-            record.packets_to_server -= before[0];
-            record.packets_to_client -= before[1];
-            record.bytes_to_server -= before[2];
-            record.bytes_to_client -= before[3];
-            ended.push(record);
+            ended.push(flow_record(flow, sessions, before));
         });
     }
 
@@ -337,15 +332,12 @@ fn end_flow(
         Some(b) => (b, 0),
         None => ([0; 4], 1),
     };
-    let mut record = flow_record(&flow, sessions);
-    record.packets_to_server = record.packets_to_server.saturating_sub(before[0]);
-    record.packets_to_client = record.packets_to_client.saturating_sub(before[1]);
-    record.bytes_to_server = record.bytes_to_server.saturating_sub(before[2]);
-    record.bytes_to_client = record.bytes_to_client.saturating_sub(before[3]);
-    record
+    flow_record(&flow, sessions, before)
 }
 
-fn flow_record(flow: &Flow<FlowState>, sessions: u64) -> FlowRecord {
+/// The flow's record, less `before` (what was already handed over: packets and bytes
+/// to the server, then to the client).
+fn flow_record(flow: &Flow<FlowState>, sessions: u64, before: [u64; 4]) -> FlowRecord {
     let (client_port, server_port) = match flow.key.proto {
         6 | 17 => (flow.initiator.port(), flow.responder.port()),
         _ => (0, 0),
@@ -360,10 +352,10 @@ fn flow_record(flow: &Flow<FlowState>, sessions: u64) -> FlowRecord {
         server_mac: flow.responder_mac.map(MacAddr),
         vlan: flow.vlan,
         app: flow.state.app().as_str().to_owned(),
-        packets_to_server: flow.packets[0],
-        packets_to_client: flow.packets[1],
-        bytes_to_server: flow.bytes[0],
-        bytes_to_client: flow.bytes[1],
+        packets_to_server: flow.packets[0].saturating_sub(before[0]),
+        packets_to_client: flow.packets[1].saturating_sub(before[1]),
+        bytes_to_server: flow.bytes[0].saturating_sub(before[2]),
+        bytes_to_client: flow.bytes[1].saturating_sub(before[3]),
         first_seen: timestamp(flow.first_seen_us),
         last_seen: timestamp(flow.last_seen_us),
         sessions,

@@ -247,6 +247,26 @@ pub(crate) async fn import_assets(
     Ok(summary)
 }
 
+/// Appends the `WHERE` conditions, the order and the paging to a list query.
+fn finish_select(sql: &mut String, conds: &[String], order: &str, limit: Option<u64>, offset: u64) {
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY ");
+    sql.push_str(order);
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    if offset > 0 {
+        if limit.is_none() && DIALECT == crate::Dialect::Sqlite {
+            // SQLite accepts OFFSET only after a LIMIT.
+            sql.push_str(" LIMIT -1");
+        }
+        sql.push_str(&format!(" OFFSET {offset}"));
+    }
+}
+
 pub(crate) async fn list_assets(pool: &Pool<Db>, f: &AssetFilter) -> Result<Vec<Asset>> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
@@ -263,21 +283,7 @@ pub(crate) async fn list_assets(pool: &Pool<Db>, f: &AssetFilter) -> Result<Vec<
     eq("zone", f.zone.clone());
     eq("mac", f.mac.map(|m| m.to_string()));
     let mut sql = format!("SELECT {ASSET_COLUMNS} FROM assets");
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
-    sql.push_str(" ORDER BY asset_id");
-    if let Some(limit) = f.limit {
-        sql.push_str(&format!(" LIMIT {limit}"));
-    }
-    if f.offset > 0 {
-        if f.limit.is_none() && DIALECT == crate::Dialect::Sqlite {
-            // SQLite accepts OFFSET only after a LIMIT.
-            sql.push_str(" LIMIT -1");
-        }
-        sql.push_str(&format!(" OFFSET {}", f.offset));
-    }
+    finish_select(&mut sql, &conds, "asset_id", f.limit, f.offset);
     let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(b);
@@ -779,20 +785,7 @@ pub(crate) async fn list_flows(
         server_mac, vlan, app, packets_to_server, packets_to_client, bytes_to_server, \
         bytes_to_client, first_seen, last_seen, sessions, tcp_state FROM flows"
         .to_owned();
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
-    sql.push_str(" ORDER BY first_seen, flow_key");
-    if let Some(limit) = f.limit {
-        sql.push_str(&format!(" LIMIT {limit}"));
-    }
-    if f.offset > 0 {
-        if f.limit.is_none() && DIALECT == crate::Dialect::Sqlite {
-            sql.push_str(" LIMIT -1");
-        }
-        sql.push_str(&format!(" OFFSET {}", f.offset));
-    }
+    finish_select(&mut sql, &conds, "first_seen, flow_key", f.limit, f.offset);
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(b);
