@@ -78,6 +78,9 @@ struct Binding {
     last_us: i64,
 }
 
+/// Sources remembered for the one-second shortcut (cleared when full).
+const RECENT_MAX: usize = 65_536;
+
 /// MACs and addresses tracked at most (beyond, only those with facts).
 const MAX_RECORDS: usize = 262_144;
 
@@ -103,8 +106,9 @@ pub(crate) struct Identity {
     routers: HashSet<Mac>,
     /// Router addresses announced by DHCP (option 3).
     announced_routers: HashSet<IpAddr>,
-    /// The last source (MAC, address) seen, to skip repeat lookups on busy flows.
-    last_source: Option<(Mac, Option<IpAddr>, i64)>,
+    /// When each source (MAC, address) was last accounted: a source seen again within a
+    /// second costs one lookup instead of five (times are kept to that second).
+    recent: HashMap<(Option<Mac>, Option<IpAddr>), i64>,
 }
 
 /// First-hop redundancy virtual MACs (HSRP v1 `00:00:0c:07:ac:xx`, HSRP v2
@@ -155,10 +159,17 @@ impl Identity {
     ) -> Option<Mac> {
         let mac = src_mac.filter(is_unicast);
         let ip = src_ip.filter(is_host);
-        if let Some((m, i, t)) = self.last_source {
+        if mac.is_none() && ip.is_none() {
+            return None;
+        }
+        match self.recent.get(&(mac, ip)) {
             // The same source within a second: nothing new to learn.
-            if Some(m) == mac && i == ip && ts >= t && ts - t < 1_000_000 {
-                return None;
+            Some(t) if ts >= *t && ts - *t < 1_000_000 => return None,
+            _ => {
+                if self.recent.len() >= RECENT_MAX {
+                    self.recent.clear();
+                }
+                self.recent.insert((mac, ip), ts);
             }
         }
         let mut new = None;
@@ -194,7 +205,6 @@ impl Identity {
                 }
                 self.bind(i, m, bind::TRAFFIC, ts);
             }
-            self.last_source = Some((m, ip, ts));
         }
         if let Some(i) = ip {
             // Bounded: past the limit, new addresses are only tracked once a fact
