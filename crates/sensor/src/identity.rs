@@ -78,9 +78,6 @@ struct Binding {
     last_us: i64,
 }
 
-/// Sources remembered for the one-second shortcut (cleared when full).
-const RECENT_MAX: usize = 65_536;
-
 /// MACs and addresses tracked at most (beyond, only those with facts).
 const MAX_RECORDS: usize = 262_144;
 
@@ -106,9 +103,8 @@ pub(crate) struct Identity {
     routers: HashSet<Mac>,
     /// Router addresses announced by DHCP (option 3).
     announced_routers: HashSet<IpAddr>,
-    /// When each source (MAC, address) was last accounted: a source seen again within a
-    /// second costs one lookup instead of five (times are kept to that second).
-    recent: HashMap<(Option<Mac>, Option<IpAddr>), i64>,
+    /// The last source (MAC, address) seen, to skip repeat lookups on busy flows.
+    last_source: Option<(Mac, Option<IpAddr>, i64)>,
 }
 
 /// First-hop redundancy virtual MACs (HSRP v1 `00:00:0c:07:ac:xx`, HSRP v2
@@ -159,17 +155,10 @@ impl Identity {
     ) -> Option<Mac> {
         let mac = src_mac.filter(is_unicast);
         let ip = src_ip.filter(is_host);
-        if mac.is_none() && ip.is_none() {
-            return None;
-        }
-        match self.recent.get(&(mac, ip)) {
+        if let Some((m, i, t)) = self.last_source {
             // The same source within a second: nothing new to learn.
-            Some(t) if ts >= *t && ts - *t < 1_000_000 => return None,
-            _ => {
-                if self.recent.len() >= RECENT_MAX {
-                    self.recent.clear();
-                }
-                self.recent.insert((mac, ip), ts);
+            if Some(m) == mac && i == ip && ts >= t && ts - t < 1_000_000 {
+                return None;
             }
         }
         let mut new = None;
@@ -205,6 +194,7 @@ impl Identity {
                 }
                 self.bind(i, m, bind::TRAFFIC, ts);
             }
+            self.last_source = Some((m, ip, ts));
         }
         if let Some(i) = ip {
             // Bounded: past the limit, new addresses are only tracked once a fact
