@@ -2,6 +2,10 @@
 //! shared third-party captures against tshark's conversations, nDPI's classification
 //! and tcpdump's DHCP decoding (peers we did not write).
 
+mod common;
+
+use common::sim;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,24 +56,6 @@ fn assets(db: &Path) -> Vec<Value> {
 fn flows(db: &Path) -> Vec<Value> {
     let v = json(db, &["flows", "list", "--format", "json"]);
     v.as_array().expect("array").clone()
-}
-
-fn sim(out: &Path, args: &[&str]) -> Value {
-    let run = Bin::cargo_bin("pumpguard")
-        .expect("binary")
-        .arg("sim")
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .output()
-        .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let truth = out.with_extension("truth.json");
-    serde_json::from_slice(&std::fs::read(truth).expect("truth file")).expect("truth JSON")
 }
 
 fn text(v: &Value) -> Option<&str> {

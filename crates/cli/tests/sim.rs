@@ -2,31 +2,14 @@
 //! reads without warnings, its conversations are the truth's flows, its protocols are
 //! dissected as what they are, and a seed decides every byte.
 
+mod common;
+
+use common::sim;
+
 use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::Command as Bin;
-
-fn sim(out: &Path, args: &[&str]) -> serde_json::Value {
-    let run = Bin::cargo_bin("pumpguard")
-        .expect("binary")
-        .arg("sim")
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .output()
-        .expect("runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let truth = out.with_file_name(format!(
-        "{}.truth.json",
-        out.file_stem().expect("stem").to_string_lossy()
-    ));
-    serde_json::from_slice(&std::fs::read(truth).expect("truth file")).expect("truth JSON")
-}
 
 /// tshark's stdout; its stderr must hold nothing but the note about running as root.
 fn tshark(file: &Path, args: &[&str]) -> String {

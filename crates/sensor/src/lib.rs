@@ -15,7 +15,7 @@ mod identity;
 mod rules;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use pumpguard_model::{FlowRecord, MacAddr, Sighting, time};
 use pumpguard_proto::{App, Event, Session, Side, Transport};
@@ -378,10 +378,4 @@ fn tcp_state(s: TcpState) -> &'static str {
 
 fn timestamp(us: i64) -> jiff::Timestamp {
     time::from_micros(us).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-}
-
-/// Whether an address is a host the sensor tracks as a device of its own when no MAC
-/// on a captured segment claims it (private addresses only).
-pub fn is_private(ip: &IpAddr) -> bool {
-    identity::is_private(ip)
 }

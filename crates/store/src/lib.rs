@@ -32,7 +32,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
-pub use sensing::{FlowFilter, MAX_IPS, SenseSummary, discovered_id, merge};
+pub use sensing::{FlowFilter, SenseSummary};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

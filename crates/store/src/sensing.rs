@@ -32,10 +32,10 @@ pub struct FlowFilter {
 }
 
 /// The most addresses an asset keeps (newest first for discovered assets).
-pub const MAX_IPS: usize = 8;
+pub(crate) const MAX_IPS: usize = 8;
 
 /// The id of an asset the sensor discovers: by MAC, else by address.
-pub fn discovered_id(s: &Sighting) -> Option<AssetId> {
+pub(crate) fn discovered_id(s: &Sighting) -> Option<AssetId> {
     if let Some(mac) = s.mac {
         return Some(AssetId::from_mac(mac));
     }
@@ -51,7 +51,7 @@ pub fn discovered_id(s: &Sighting) -> Option<AssetId> {
 /// keep what the inventory says and only gain what it leaves empty; discovered assets
 /// take the sensor's best current values. Returns `None` when there is nothing to
 /// identify (no MAC, no address).
-pub fn merge(stored: Option<&Asset>, s: &Sighting) -> Option<Asset> {
+pub(crate) fn merge(stored: Option<&Asset>, s: &Sighting) -> Option<Asset> {
     let mut a = match stored {
         Some(a) => a.clone(),
         None => {

@@ -76,3 +76,22 @@ pub fn count_rows(db: &TestDb, table: &str) -> u64 {
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
 }
+
+/// `pumpguard sim --out OUT ARGS…`; the ground truth it writes beside the capture.
+pub fn sim(out: &Path, args: &[&str]) -> serde_json::Value {
+    let run = Command::cargo_bin("pumpguard")
+        .expect("binary")
+        .arg("sim")
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let truth = out.with_extension("truth.json");
+    serde_json::from_slice(&std::fs::read(truth).expect("truth file")).expect("truth JSON")
+}
