@@ -7,11 +7,16 @@
 
 #[macro_use]
 mod asset;
+mod alert;
 mod flow;
 mod mac;
 mod observation;
 pub mod time;
 
+pub use alert::{
+    Alert, AlertEvidence, AlertFact, AlertKind, AlertStatus, Detection, Endpoint,
+    MAX_EVIDENCE_FLOWS, Severity,
+};
 pub use asset::{
     Asset, AssetId, AssetKind, AssetPatch, Criticality, Lifecycle, ParseEnumError, Source,
     TransitionError,

@@ -17,7 +17,7 @@ mod rules;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use pumpguard_model::{FlowRecord, MacAddr, Sighting, time};
+use pumpguard_model::{Detection, FlowRecord, MacAddr, Sighting, time};
 use pumpguard_proto::{App, Event, Session, Side, Transport};
 use pumpguard_wire::{Data, Decoder, Dir, EndReason, Flow, FlowConfig, FlowTable, Frame, TcpState};
 use serde::Serialize;
@@ -46,6 +46,8 @@ impl Default for SensorConfig {
 pub struct Batch {
     pub flows: Vec<FlowRecord>,
     pub sightings: Vec<Sighting>,
+    /// What the detectors raised since the last batch.
+    pub detections: Vec<Detection>,
 }
 
 /// Counters of a sensor run.
@@ -212,6 +214,7 @@ impl Sensor {
         Batch {
             flows: std::mem::take(&mut self.ended),
             sightings: self.identity.take_sightings(all),
+            detections: Vec::new(),
         }
     }
 
