@@ -47,6 +47,7 @@ impl Report {
 pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
     let config = SensorConfig {
         max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
+        ..SensorConfig::default()
     };
     // A bad --db fails before any capture is read.
     let store = Store::open(&ctx.db).await?;

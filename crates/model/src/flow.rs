@@ -48,3 +48,21 @@ impl FlowRecord {
         }
     }
 }
+
+/// A flow's key as stored: the protocol and both endpoints, the lower endpoint first,
+/// so both directions of a 5-tuple have the same key (`udp 10.0.0.1 53 10.0.0.9 5000`).
+pub fn flow_key(proto: &str, a: (IpAddr, u16), b: (IpAddr, u16)) -> String {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    format!("{proto} {} {} {} {}", lo.0, lo.1, hi.0, hi.1)
+}
+
+impl FlowRecord {
+    /// This flow's key (see [`flow_key`]).
+    pub fn key(&self) -> String {
+        flow_key(
+            &self.proto,
+            (self.client_ip, self.client_port),
+            (self.server_ip, self.server_port),
+        )
+    }
+}

@@ -21,6 +21,6 @@ pub use asset::{
     Asset, AssetId, AssetKind, AssetPatch, Criticality, Lifecycle, ParseEnumError, Source,
     TransitionError,
 };
-pub use flow::FlowRecord;
+pub use flow::{FlowRecord, flow_key};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};

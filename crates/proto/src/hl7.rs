@@ -50,6 +50,9 @@ pub struct Hl7Summary {
     pub phi_segments: Vec<String>,
     /// PID-3 holds an identifier.
     pub patient_id_present: bool,
+    /// Direct identifiers present (`PID-5` name, `PID-7` birth date, `PID-11` address,
+    /// `PID-13`/`PID-14` phones, `PID-19` SSN, `NK1-2`/`NK1-4` next of kin), in order.
+    pub direct_identifiers: Vec<String>,
     /// Device identifiers (EUI-64 where given) from OBX-18 and PRT-10/PRT-16.
     pub device_ids: Vec<String>,
     /// For RGV^O15: what the pump is told to infuse.
@@ -114,6 +117,7 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         phi: false,
         phi_segments: Vec::new(),
         patient_id_present: false,
+        direct_identifiers: Vec::new(),
         device_ids: Vec::new(),
         order: None,
         ack_code: None,
@@ -152,6 +156,19 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         let id = seg.id();
         if s.segments.len() < 256 {
             s.segments.push(id.to_string());
+        }
+        let identifiers: &[usize] = match id {
+            "PID" => &[5, 7, 11, 13, 14, 19],
+            "NK1" => &[2, 4],
+            _ => &[],
+        };
+        for &n in identifiers {
+            if !seg.field(n).is_empty() && s.direct_identifiers.len() < 16 {
+                let name = format!("{id}-{n}");
+                if !s.direct_identifiers.contains(&name) {
+                    s.direct_identifiers.push(name);
+                }
+            }
         }
         if PHI_SEGMENTS.contains(&id) {
             let present = if id == "PID" {

@@ -700,6 +700,24 @@ fn ip_text(b: &[u8]) -> String {
     }
 }
 
+/// The IANA name of a cipher suite (`TLS_RSA_WITH_3DES_EDE_CBC_SHA`), when known.
+pub fn cipher_suite_name(id: u16) -> Option<&'static str> {
+    tls_parser::TlsCipherSuite::from_id(id).map(|c| c.name)
+}
+
+/// A cipher suite no one should negotiate: no encryption or authentication (NULL,
+/// anonymous), export-grade, RC4, single DES or 3DES (SWEET32).
+pub fn is_weak_cipher_suite(id: u16) -> bool {
+    cipher_suite_name(id).is_some_and(|n| {
+        [
+            "_NULL_", "_anon_", "EXPORT", "_RC4_", "_DES_", "_DES40_", "3DES",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+            || n.ends_with("_NULL")
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -553,6 +553,41 @@ impl Identity {
 }
 
 /// The most confident value, then the most recently seen, then the most seen.
+/// What the detectors may ask: the identity engine's current view of a device.
+impl pumpguard_detect::World for Identity {
+    fn kind_of(&self, ip: IpAddr) -> Option<AssetKind> {
+        self.kind_of_ip(ip)
+    }
+
+    fn name_of(&self, ip: IpAddr) -> Option<String> {
+        let via_mac = self
+            .owner(&ip)
+            .filter(|b| !self.routers.contains(&b.mac))
+            .and_then(|b| self.best(Subject::Mac(b.mac), Field::Hostname));
+        via_mac
+            .or_else(|| self.best(Subject::Ip(ip), Field::Hostname))
+            .map(str::to_owned)
+    }
+
+    fn is_router(&self, mac: pumpguard_model::MacAddr) -> bool {
+        self.routers.contains(&mac.0) || is_virtual_router(&mac.0)
+    }
+
+    /// Scans the bindings: detectors ask rarely (new devices, clones).
+    fn ip_of(&self, mac: pumpguard_model::MacAddr) -> Option<IpAddr> {
+        self.ip_mac
+            .iter()
+            .filter(|(ip, _)| self.owner(ip).is_some_and(|b| b.mac == mac.0))
+            .filter_map(|(ip, bs)| {
+                bs.iter()
+                    .find(|b| b.mac == mac.0)
+                    .map(|b| (b.strength, b.last_us, *ip))
+            })
+            .max()
+            .map(|(_, _, ip)| ip)
+    }
+}
+
 fn best_of<'a>(facts: impl Iterator<Item = (&'a FactKey, &'a Fact)>) -> Option<(&'a str, u8)> {
     let mut best: Option<(&'a str, &'a Fact)> = None;
     for ((_, v, _), f) in facts {

@@ -22,6 +22,8 @@ use pumpguard_proto::{App, Event, Session, Side, Transport};
 use pumpguard_wire::{Data, Decoder, Dir, EndReason, Flow, FlowConfig, FlowTable, Frame, TcpState};
 use serde::Serialize;
 
+use pumpguard_detect::{DetectConfig, Detector, EventCtx, FlowEnd, FlowInfo};
+
 use crate::identity::Identity;
 use crate::rules::FlowCtx;
 
@@ -30,12 +32,14 @@ use crate::rules::FlowCtx;
 pub struct SensorConfig {
     /// Live flows kept at most; beyond, the least recently seen is ended early.
     pub max_flows: usize,
+    pub detect: DetectConfig,
 }
 
 impl Default for SensorConfig {
     fn default() -> Self {
         SensorConfig {
             max_flows: FlowConfig::default().max_flows,
+            detect: DetectConfig::default(),
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct Sensor {
     decoder: Decoder,
     flows: FlowTable<FlowState>,
     identity: Identity,
+    detector: Detector,
     events: Vec<Event>,
     ended: Vec<FlowRecord>,
     /// Data-channel endpoints announced on FTP control connections.
@@ -125,6 +130,7 @@ impl Sensor {
                 ..FlowConfig::default()
             }),
             identity: Identity::default(),
+            detector: Detector::new(config.detect),
             events: Vec::new(),
             ended: Vec::new(),
             ftp_data: HashMap::new(),
@@ -139,6 +145,7 @@ impl Sensor {
             decoder,
             flows,
             identity,
+            detector,
             events,
             ended,
             ftp_data,
@@ -147,21 +154,32 @@ impl Sensor {
         } = self;
         decoder.decode(frame, |pkt| {
             let ts = pkt.ts_us;
-            if let Some(mac) = identity.packet(pkt.src_mac, pkt.ip.map(|ip| ip.src), ts) {
+            detector.clock(ts);
+            let src_ip = pkt.ip.map(|ip| ip.src);
+            if let Some(mac) = identity.packet(pkt.src_mac, src_ip, ts) {
                 rules::new_mac(identity, mac, ts);
+                detector.new_mac(MacAddr(mac), src_ip, ts, identity);
             }
             if let Some(arp) = &pkt.arp {
                 rules::arp(identity, arp.sender_mac, arp.sender_ip, ts);
+                detector.arp(MacAddr(arp.sender_mac), arp.sender_ip.into(), ts, identity);
             }
             if pkt.ip.is_none() {
                 return;
             }
             flows.expire(ts);
+            let mut sensing = Sensing {
+                identity,
+                detector,
+                events,
+                ftp_data,
+                stats,
+            };
             flows.process(pkt, |flow, dir, data| {
-                on_data(flow, dir, data, ts, identity, events, ftp_data, stats);
+                on_data(flow, dir, data, ts, &mut sensing)
             });
             flows.take_ended(|flow, why| {
-                ended.push(end_flow(flow, why, identity, reported, stats));
+                ended.push(end_flow(flow, why, identity, detector, reported, stats));
             });
         });
     }
@@ -172,12 +190,15 @@ impl Sensor {
         let Sensor {
             flows,
             identity,
+            detector,
             ended,
             reported,
             stats,
             ..
         } = self;
-        flows.take_ended(|flow, why| ended.push(end_flow(flow, why, identity, reported, stats)));
+        flows.take_ended(|flow, why| {
+            ended.push(end_flow(flow, why, identity, detector, reported, stats))
+        });
     }
 
     /// Hands over what live flows carried since the last call, as flow records whose
@@ -214,7 +235,7 @@ impl Sensor {
         Batch {
             flows: std::mem::take(&mut self.ended),
             sightings: self.identity.take_sightings(all),
-            detections: Vec::new(),
+            detections: self.detector.take(&self.identity),
         }
     }
 
@@ -237,19 +258,25 @@ impl Sensor {
     }
 }
 
-/// Application data of one flow: dissect it, and let each event teach the identity
-/// engine.
-#[allow(clippy::too_many_arguments)]
-fn on_data(
-    flow: &mut Flow<FlowState>,
-    dir: Dir,
-    data: Data<'_>,
-    ts: i64,
-    identity: &mut Identity,
-    events: &mut Vec<Event>,
-    ftp_data: &mut HashMap<SocketAddr, i64>,
-    stats: &mut SensorStats,
-) {
+/// What application data may touch besides its flow.
+struct Sensing<'a> {
+    identity: &'a mut Identity,
+    detector: &'a mut Detector,
+    events: &'a mut Vec<Event>,
+    ftp_data: &'a mut HashMap<SocketAddr, i64>,
+    stats: &'a mut SensorStats,
+}
+
+/// Application data of one flow: dissect it, let each event teach the identity
+/// engine, then show it to the detectors.
+fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mut Sensing<'_>) {
+    let Sensing {
+        identity,
+        detector,
+        events,
+        ftp_data,
+        stats,
+    } = s;
     if flow.state.forced.is_some() {
         return;
     }
@@ -294,6 +321,12 @@ fn on_data(
         side,
         ts,
     };
+    let ectx = EventCtx {
+        flow: flow_info(flow),
+        flow_id: flow.id,
+        side,
+        ts,
+    };
     for e in events.drain(..) {
         if let Event::Ftp(pumpguard_proto::ftp::Ftp::DataChannel(dc)) = &e
             && ftp_data.len() < MAX_FTP_DATA
@@ -308,6 +341,7 @@ fn on_data(
             ftp_data.insert(SocketAddr::new(host, dc.port), ts);
         }
         rules::event(identity, &ctx, &e);
+        detector.event(&ectx, &e, &**identity);
     }
 }
 
@@ -317,11 +351,30 @@ fn end_flow(
     flow: Flow<FlowState>,
     _why: EndReason,
     identity: &mut Identity,
+    detector: &mut Detector,
     reported: &mut HashMap<u64, [u64; 4]>,
     stats: &mut SensorStats,
 ) -> FlowRecord {
     stats.flows += 1;
     let app = flow.state.app();
+    // Before the flow teaches identity anything: the detectors judge it by what was
+    // known while it ran.
+    detector.flow_end(
+        &FlowEnd {
+            flow: flow_info(&flow),
+            app,
+            packets: flow.packets,
+            bytes: flow.bytes,
+            established: matches!(
+                flow.tcp_state,
+                TcpState::Established | TcpState::Closing | TcpState::Closed
+            ),
+            first_us: flow.first_seen_us,
+            last_us: flow.last_seen_us,
+        },
+        flow.id,
+        &*identity,
+    );
     *stats.apps.entry(app.as_str()).or_default() += 1;
     if matches!(flow.key.proto, 6 | 17) && flow.packets[1] > 0 {
         rules::pump_client_flow(
@@ -363,6 +416,16 @@ fn flow_record(flow: &Flow<FlowState>, sessions: u64, before: [u64; 4]) -> FlowR
         last_seen: timestamp(flow.last_seen_us),
         sessions,
         tcp_state: tcp_state(flow.tcp_state).to_owned(),
+    }
+}
+
+fn flow_info(flow: &Flow<FlowState>) -> FlowInfo {
+    FlowInfo {
+        proto: flow.key.proto,
+        client: flow.initiator,
+        server: flow.responder,
+        client_mac: flow.initiator_mac.map(MacAddr),
+        server_mac: flow.responder_mac.map(MacAddr),
     }
 }
 

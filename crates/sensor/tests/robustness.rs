@@ -59,7 +59,10 @@ fn sense(bytes: &[u8]) -> usize {
     let Ok(mut reader) = PcapReader::new(bytes) else {
         return 0;
     };
-    let mut sensor = Sensor::new(SensorConfig { max_flows: 1_000 });
+    let mut sensor = Sensor::new(SensorConfig {
+        max_flows: 1_000,
+        ..SensorConfig::default()
+    });
     while let Ok(Some(frame)) = reader.next_frame() {
         sensor.frame(&frame);
     }
