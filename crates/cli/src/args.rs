@@ -113,6 +113,10 @@ pub struct SenseArgs {
     /// Live flows kept in memory at most; the least recently seen is ended first.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=100_000_000))]
     pub max_flows: u64,
+    /// A drug library (YAML) to check infusion orders (PCD-03) against: orders beyond
+    /// its hard limits raise `pcd03_over_hard_limit` alerts.
+    #[arg(long, value_name = "FILE")]
+    pub drug_library: Option<PathBuf>,
     /// Summary format (text on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<ShowFormat>,

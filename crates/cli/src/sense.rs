@@ -47,6 +47,13 @@ impl Report {
 pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
     let config = SensorConfig {
         max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
+        drug_library: match &args.drug_library {
+            Some(path) => Some(std::sync::Arc::new(
+                pumpguard_druglib::DrugLibrary::load(path)
+                    .map_err(|e| Fail::input(e.to_string()))?,
+            )),
+            None => None,
+        },
         ..SensorConfig::default()
     };
     // A bad --db fails before any capture is read.

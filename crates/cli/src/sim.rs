@@ -10,6 +10,11 @@ use crate::output::write_to;
 
 /// `ward.pcapng` → `ward.truth.json`.
 fn truth_path(out: &Path) -> PathBuf {
+    beside(out, "truth.json")
+}
+
+/// `ward.pcapng` → `ward.<suffix>`.
+fn beside(out: &Path, suffix: &str) -> PathBuf {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -18,7 +23,7 @@ fn truth_path(out: &Path) -> PathBuf {
         .strip_suffix(".pcapng")
         .or_else(|| name.strip_suffix(".pcap"))
         .unwrap_or(&name);
-    out.with_file_name(format!("{stem}.truth.json"))
+    out.with_file_name(format!("{stem}.{suffix}"))
 }
 
 #[allow(clippy::print_stderr)]
@@ -57,13 +62,18 @@ pub fn run(args: &SimArgs) -> Result<(), Fail> {
         serde_json::to_writer_pretty(&mut *w, &truth)?;
         w.write_all(b"\n")
     })?;
+    let library_file = beside(&args.out, "druglib.yaml");
+    write_to(Some(&library_file), |w| {
+        w.write_all(pumpguard_sim::clinical::library_yaml().as_bytes())
+    })?;
     eprintln!(
-        "{}: {} packets, {} flows ({} devices); truth in {}",
+        "{}: {} packets, {} flows ({} devices); truth in {}, drug library in {}",
         args.out.display(),
         truth.packets,
         truth.flows,
         truth.devices.len(),
-        truth_file.display()
+        truth_file.display(),
+        library_file.display()
     );
     Ok(())
 }

@@ -580,3 +580,59 @@ fn imported_assets_are_linked_not_duplicated() {
     assert_eq!(again["assets_updated"], 0);
     pumpguard(&db).args(["audit", "verify"]).assert().success();
 }
+
+/// `sim` writes its ward's drug library beside the capture, `sense --drug-library`
+/// reads it; a broken library stops `sense` before anything is read or written, with
+/// the file, line and column.
+#[test]
+fn drug_libraries_are_loaded_or_refused_with_their_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("lib.db");
+    let ward = dir.path().join("ward.pcapng");
+    sim(&ward, &["--pumps", "4", "--minutes", "2"]);
+    let library = dir.path().join("ward.druglib.yaml");
+    let text = std::fs::read_to_string(&library).expect("sim wrote the library");
+    assert!(
+        text.contains("drug: Dopamine") && text.contains("hard_max: 25"),
+        "{text}"
+    );
+    let out = pumpguard(&db)
+        .args(["sense", "--format", "json", "--drug-library"])
+        .arg(&library)
+        .arg("--pcap")
+        .arg(&ward)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, text.replacen("hard_max: 25", "hard_max: [25", 1)).expect("write");
+    let db2 = dir.path().join("lib2.db");
+    let out = pumpguard(&db2)
+        .args(["sense", "--drug-library"])
+        .arg(&broken)
+        .arg("--pcap")
+        .arg(&ward)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let place = format!("error: {}:", broken.display());
+    assert!(err.starts_with(&place) && err.lines().count() == 1, "{err}");
+    let line: usize = err[place.len()..]
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a line number");
+    assert!(
+        text.lines()
+            .nth(line - 1)
+            .is_some_and(|l| l.contains("hard_max") || l.contains("- drug")),
+        "line {line} of {text}"
+    );
+    assert!(!db2.exists() || assets(&db2).is_empty(), "nothing written");
+}

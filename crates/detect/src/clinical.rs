@@ -1,10 +1,13 @@
-//! Clinical messages: patient identifiers in cleartext HL7 (ePHI theft), and infusion
+//! Clinical messages: patient identifiers in cleartext HL7 (ePHI theft); infusion
 //! orders (IHE PCD-03, RGV^O15) from a host that does not send them — a new address
-//! for a known sending application (spoofed MSH-3), or a host that is no EHR.
+//! for a known sending application (spoofed MSH-3), or a host that is no EHR; and,
+//! given a drug library, orders outside its hard limits (changed doses).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use pumpguard_druglib::{DrugLibrary, Verdict};
 use pumpguard_model::{AlertKind, AssetKind, Severity};
 use pumpguard_proto::hl7::Hl7Summary;
 
@@ -18,6 +21,8 @@ const MAX_SOURCES: usize = 8;
 #[derive(Debug, Default)]
 pub(crate) struct Clinical {
     order_sources: HashMap<String, Vec<IpAddr>>,
+    /// The library orders are checked against, when the sensor was given one.
+    pub(crate) library: Option<Arc<DrugLibrary>>,
 }
 
 impl Clinical {
@@ -78,6 +83,49 @@ impl Clinical {
         }
         if (h.message_code.as_str(), h.trigger_event.as_str()) != ("RGV", "O15") {
             return;
+        }
+        if let (Some(lib), Some(o)) = (&self.library, &h.order)
+            && let (Some(value), Some(unit)) = (o.rate_value, o.rate_units.as_deref())
+        {
+            let (limit, above) = match lib.check(&o.drug_code, &o.drug_text, value, unit) {
+                Verdict::OverHard { limit, .. } => (Some(limit), true),
+                Verdict::UnderHard { limit, .. } => (Some(limit), false),
+                _ => (None, false),
+            };
+            if let Some(limit) = limit {
+                let side = if above { "maximum" } else { "minimum" };
+                f.raise(Finding {
+                    kind: AlertKind::Pcd03OverHardLimit,
+                    severity: Severity::Critical,
+                    subject: to_end.clone(),
+                    peer: Some(from_end.clone()),
+                    proto: "hl7",
+                    port: Some(ctx.flow.server.port()),
+                    ts: ctx.ts,
+                    flow: Some(ctx.flow.key()),
+                    facts: vec![
+                        ("order.drug", o.drug_text.clone()),
+                        ("order.code", o.drug_code.clone()),
+                        ("order.rate", format!("{value} {unit}")),
+                        (
+                            if above { "library.hard_max" } else { "library.hard_min" },
+                            limit.to_string(),
+                        ),
+                        ("library", format!("{} {}", lib.name, lib.version)),
+                        ("hl7.control_id", h.control_id.clone()),
+                        ("pump", o.pump.clone().unwrap_or_default()),
+                    ],
+                    sentence: format!(
+                        "{} ordered {} at {value} {unit} on {}: beyond the hard {side} of {limit} in drug library {} {}",
+                        who(world, from),
+                        o.drug_text,
+                        who(world, to),
+                        lib.name,
+                        lib.version
+                    ),
+                    action: "Stop and verify the infusion with the prescriber now; find out how the order was made, and block orders beyond hard limits before the pump server (pumpguard gateway).",
+                });
+            }
         }
         let app = h.sending_application.clone();
         let kind = world.kind_of(from);

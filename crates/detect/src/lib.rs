@@ -13,7 +13,8 @@
 //! - `reach`: pumps pivoting to other hosts, pumps talking to the internet, files pushed
 //!   to pumps by hosts that are not their servers.
 //! - `devices`: new devices on the pump segment, cloned MACs, address conflicts.
-//! - `clinical`: patient data in cleartext HL7, infusion orders from unexpected sources.
+//! - `clinical`: patient data in cleartext HL7, infusion orders from unexpected sources
+//!   or beyond a drug library's hard limits.
 //! - `tls`: weak versions and ciphers, expired, self-signed and mismatched certificates.
 //! - `dos`: floods and connection storms against one service.
 
@@ -311,6 +312,11 @@ impl Detector {
             config,
             ..Detector::default()
         }
+    }
+
+    /// Infusion orders are checked against this library from now on.
+    pub fn set_drug_library(&mut self, library: std::sync::Arc<pumpguard_druglib::DrugLibrary>) {
+        self.clinical.library = Some(library);
     }
 
     /// Every packet's time goes through here first (cheap): the detector's clock.

@@ -28,11 +28,13 @@ use crate::identity::Identity;
 use crate::rules::FlowCtx;
 
 /// Sensor settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SensorConfig {
     /// Live flows kept at most; beyond, the least recently seen is ended early.
     pub max_flows: usize,
     pub detect: DetectConfig,
+    /// Infusion orders are checked against this library's hard limits.
+    pub drug_library: Option<std::sync::Arc<pumpguard_druglib::DrugLibrary>>,
 }
 
 impl Default for SensorConfig {
@@ -40,6 +42,7 @@ impl Default for SensorConfig {
         SensorConfig {
             max_flows: FlowConfig::default().max_flows,
             detect: DetectConfig::default(),
+            drug_library: None,
         }
     }
 }
@@ -123,6 +126,10 @@ impl std::fmt::Debug for Sensor {
 
 impl Sensor {
     pub fn new(config: SensorConfig) -> Sensor {
+        let mut detector = Detector::new(config.detect);
+        if let Some(library) = config.drug_library {
+            detector.set_drug_library(library);
+        }
         Sensor {
             decoder: Decoder::new(),
             flows: FlowTable::new(FlowConfig {
@@ -130,7 +137,7 @@ impl Sensor {
                 ..FlowConfig::default()
             }),
             identity: Identity::default(),
-            detector: Detector::new(config.detect),
+            detector,
             events: Vec::new(),
             ended: Vec::new(),
             ftp_data: HashMap::new(),

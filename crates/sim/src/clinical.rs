@@ -85,6 +85,22 @@ pub const DRUGS: [Drug; 5] = [
     },
 ];
 
+/// The ward's drug library as the YAML drug-library format `pumpguard sense
+/// --drug-library` reads: the usual range as soft limits, the hard maximum.
+pub fn library_yaml() -> String {
+    let mut out = String::from(
+        "# The simulated ward's ICU drug library (pumpguard sim).\n\
+         name: ICU Adult (simulated)\nversion: 2026.11.1\ncare_area: ICU\nentries:\n",
+    );
+    for d in DRUGS {
+        out.push_str(&format!(
+            "  - drug: {}\n    code: \"{}\"\n    dose_unit: {}\n    soft_min: {}\n    soft_max: {}\n    hard_max: {}\n",
+            d.name, d.code, d.unit.ucum, d.usual.0, d.usual.1, d.hard_max
+        ));
+    }
+    out
+}
+
 const FAMILY: [&str; 12] = [
     "Smith", "Garcia", "Nguyen", "Johnson", "Okafor", "Kowalski", "Brown", "Haddad", "Lopez",
     "Tanaka", "Miller", "Singh",
