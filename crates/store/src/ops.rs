@@ -1014,11 +1014,13 @@ async fn tie_endpoints(
             found = match by_ip.get(&ip) {
                 Some(a) => Some(pick(a)),
                 None => {
-                    if !stored_by_ip.contains_key(&ip) {
-                        let a = load_asset_by_ip(tx, ip).await?;
-                        stored_by_ip.insert(ip, a);
-                    }
-                    stored_by_ip.get(&ip).and_then(|a| a.as_ref()).map(pick)
+                    let known = match stored_by_ip.entry(ip) {
+                        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(load_asset_by_ip(tx, ip).await?)
+                        }
+                    };
+                    known.as_ref().map(pick)
                 }
             };
         }
