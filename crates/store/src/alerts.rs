@@ -96,10 +96,9 @@ pub(crate) fn from_detection(
     peer: Option<String>,
 ) -> Alert {
     let criticality = subject.as_ref().map(|(_, c)| *c);
-    let mut evidence = d.evidence.clone();
-    evidence.flow_ids.clear();
-    evidence.flows.truncate(MAX_EVIDENCE_FLOWS);
-    evidence.facts.truncate(MAX_FACTS);
+    // Through the union, so that a detection's own repeats and excess are dropped too.
+    let mut evidence = AlertEvidence::default();
+    merge_evidence(&mut evidence, &d.evidence, true);
     Alert {
         id: 0,
         kind: d.kind,

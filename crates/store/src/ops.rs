@@ -989,42 +989,71 @@ async fn tie_endpoints(
     macs.sort();
     macs.dedup();
     let stored_by_mac = load_assets_by_mac(tx, &macs).await?;
-    let mut stored_by_ip: HashMap<std::net::IpAddr, Option<Asset>> = HashMap::new();
     // A stored asset the batch changed counts as the batch left it.
     let pick = |a: &Asset| {
         let a = current.get(a.asset_id.as_str()).unwrap_or(a);
         (a.asset_id.to_string(), a.criticality)
     };
-    let mut out = Vec::with_capacity(ends.len());
-    for end in ends {
-        let Some(end) = end else {
-            out.push(None);
-            continue;
-        };
-        let mut found = end.mac.and_then(|m| {
-            by_mac
-                .get(&m)
-                .copied()
-                .or_else(|| stored_by_mac.get(&m.to_string()))
+    let mut out: Vec<Option<(String, pumpguard_model::Criticality)>> = ends
+        .iter()
+        .map(|end| {
+            let end = (*end)?;
+            end.mac
+                .and_then(|m| {
+                    by_mac
+                        .get(&m)
+                        .copied()
+                        .or_else(|| stored_by_mac.get(&m.to_string()))
+                })
+                .or_else(|| end.ip.and_then(|ip| by_ip.get(&ip).copied()))
                 .map(pick)
-        });
+        })
+        .collect();
+    // What is left is looked for among the stored assets' addresses, all at once.
+    let mut ips: Vec<std::net::IpAddr> = ends
+        .iter()
+        .zip(&out)
+        .filter(|(_, found)| found.is_none())
+        .filter_map(|(end, _)| end.and_then(|e| e.ip))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    let stored_by_ip = load_assets_by_ips(tx, &ips).await?;
+    for (end, found) in ends.iter().zip(&mut out) {
         if found.is_none()
-            && let Some(ip) = end.ip
+            && let Some(ip) = end.and_then(|e| e.ip)
         {
-            found = match by_ip.get(&ip) {
-                Some(a) => Some(pick(a)),
-                None => {
-                    let known = match stored_by_ip.entry(ip) {
-                        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(load_asset_by_ip(tx, ip).await?)
-                        }
-                    };
-                    known.as_ref().map(pick)
-                }
-            };
+            *found = stored_by_ip.get(&ip).map(pick);
         }
-        out.push(found);
+    }
+    Ok(out)
+}
+
+/// Stored assets that list any of these addresses, by address (the first by id). One
+/// scan per 64 addresses: `ips` is JSON text, so each address is a `LIKE` pattern.
+async fn load_assets_by_ips(
+    tx: &mut Tx,
+    ips: &[std::net::IpAddr],
+) -> Result<HashMap<std::net::IpAddr, Asset>> {
+    let mut out: HashMap<std::net::IpAddr, Asset> = HashMap::with_capacity(ips.len());
+    for chunk in ips.chunks(64) {
+        let conds: Vec<String> = (1..=chunk.len())
+            .map(|n| format!("ips LIKE ${n}"))
+            .collect();
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE {} ORDER BY asset_id",
+            conds.join(" OR ")
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for ip in chunk {
+            q = q.bind(format!("%\"{ip}\"%"));
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            for ip in a.ips.iter().filter(|ip| chunk.contains(ip)) {
+                out.entry(*ip).or_insert_with(|| a.clone());
+            }
+        }
     }
     Ok(out)
 }

@@ -1,8 +1,8 @@
 //! Alerts on both backends: detections tied to discovered and imported assets, raised
 //! for life-sustaining ones, one alert per kind|subject|peer across batches, reopened
 //! when a resolved one recurs, worked by analysts (audited, the chain intact), listed
-//! through filters, raised for a pump that changes class, and nothing of a batch left
-//! behind when it fails.
+//! through filters, raised for a pump that changes class, many peers tied at once, and
+//! nothing of a batch left behind when it fails.
 
 use pumpguard_model::{
     AlertEvidence, AlertFact, AlertKind, AlertStatus, AssetKind, AssetPatch, Criticality,
@@ -661,6 +661,58 @@ async fn a_failed_batch_leaves_nothing_on_each_backend() {
             intact(store.audit_verify().await.expect("verify"), name),
             entries,
             "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn many_peers_are_tied_in_few_lookups_on_each_backend() {
+    for db in TestDb::all("many_peers_are_tied_in_few_lookups_on_each_backend").await {
+        let store = Store::open(&db.url).await.expect("open");
+        let name = store.backend_name();
+        import_pump(&store).await;
+        // 150 scans from distinct addresses, the imported pump's among them (past the
+        // first lookup's 64), each with its flow key twice.
+        let detections: Vec<Detection> = (0..150)
+            .map(|i| {
+                let peer = if i == 100 {
+                    "10.20.0.5".to_owned()
+                } else {
+                    format!("10.77.{}.{}", i / 200, i % 200 + 1)
+                };
+                let key = format!("tcp 10.30.0.10 443 {peer} 40000");
+                let mut d = telnet(
+                    end(Some("10.30.0.10"), None),
+                    Some(end(Some(&peer), None)),
+                    "2026-11-01T08:00:00Z",
+                    &[&key, &key],
+                );
+                d.kind = AlertKind::WeakTlsCipher;
+                d
+            })
+            .collect();
+        let r = store
+            .record_sense("sensor", "a.pcap", &[], &[], &detections)
+            .await
+            .expect("sense");
+        assert_eq!(r.alerts_raised, 150, "{name}");
+        let from_pump = store
+            .list_alerts(&AlertFilter {
+                asset_id: Some("PUMP-1".into()),
+                ..AlertFilter::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!(from_pump.len(), 1, "{name}");
+        assert_eq!(from_pump[0].peer_asset_id.as_deref(), Some("PUMP-1"));
+        assert_eq!(
+            from_pump[0].asset_id, None,
+            "{name}: 10.30.0.10 is no asset"
+        );
+        assert_eq!(
+            from_pump[0].evidence.flows.len(),
+            1,
+            "{name}: repeats dropped"
         );
     }
 }
