@@ -957,6 +957,8 @@ fn alert_from_row(r: &<Db as sqlx::Database>::Row) -> Result<pumpguard_model::Al
 
 /// The asset each endpoint is, as its id and criticality: by MAC, then by address, each
 /// first among the assets as this batch leaves them (`current`), then the stored ones.
+/// A MAC that belongs to a router (kind `network`) that does not hold the endpoint's
+/// address is the next hop, not the endpoint: such an endpoint goes by its address.
 async fn tie_endpoints(
     tx: &mut Tx,
     current: &HashMap<String, Asset>,
@@ -1004,6 +1006,13 @@ async fn tie_endpoints(
                         .get(&m)
                         .copied()
                         .or_else(|| stored_by_mac.get(&m.to_string()))
+                })
+                .map(|a| current.get(a.asset_id.as_str()).unwrap_or(a))
+                // A router's MAC on an address it does not hold is routed traffic: the
+                // address says who it is.
+                .filter(|a| {
+                    a.kind != pumpguard_model::AssetKind::Network
+                        || end.ip.is_none_or(|ip| a.ips.contains(&ip))
                 })
                 .or_else(|| end.ip.and_then(|ip| by_ip.get(&ip).copied()))
                 .map(pick)

@@ -129,12 +129,14 @@ impl Store {
     /// created or changed asset and per raised or reopened alert.
     ///
     /// Each detection's ends are tied to assets by MAC, then by address (the assets as
-    /// this batch leaves them first, then the stored ones); its severity is raised for a
-    /// life-sustaining subject; alerts are one per `kind|subject|peer` (asset id, else
-    /// address, else MAC), a recurrence adding to the stored one and opening it again if
-    /// it was resolved. A discovered asset whose kind changes from a specific one raises
-    /// a `device_class_change` alert. A detection without a subject address or MAC, or
-    /// with its times reversed, is `Rejected` before anything is written.
+    /// this batch leaves them first, then the stored ones; a router's MAC with an
+    /// address the router does not hold is routed traffic, tied by address); its
+    /// severity is raised for a life-sustaining subject; alerts are one per
+    /// `kind|subject|peer` (asset id, else address, else MAC), a recurrence adding to
+    /// the stored one and opening it again if it was resolved. A discovered asset whose
+    /// kind changes from a specific one raises a `device_class_change` alert. A
+    /// detection without a subject address or MAC, or with its times reversed, is
+    /// `Rejected` before anything is written.
     pub async fn record_sense(
         &self,
         actor: &str,

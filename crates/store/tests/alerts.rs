@@ -1,8 +1,9 @@
 //! Alerts on both backends: detections tied to discovered and imported assets, raised
 //! for life-sustaining ones, one alert per kind|subject|peer across batches, reopened
 //! when a resolved one recurs, worked by analysts (audited, the chain intact), listed
-//! through filters, raised for a pump that changes class, many peers tied at once, and
-//! nothing of a batch left behind when it fails.
+//! through filters, raised for a pump that changes class, many peers tied at once,
+//! routed traffic tied by address (not to the gateway), and nothing of a batch left
+//! behind when it fails.
 
 use pumpguard_model::{
     AlertEvidence, AlertFact, AlertKind, AlertStatus, AssetKind, AssetPatch, Criticality,
@@ -713,6 +714,53 @@ async fn many_peers_are_tied_in_few_lookups_on_each_backend() {
             from_pump[0].evidence.flows.len(),
             1,
             "{name}: repeats dropped"
+        );
+    }
+}
+
+#[tokio::test]
+async fn routed_traffic_is_tied_by_address_on_each_backend() {
+    for db in TestDb::all("routed_traffic_is_tied_by_address_on_each_backend").await {
+        let store = Store::open(&db.url).await.expect("open");
+        let name = store.backend_name();
+        let server = AssetPatch {
+            kind: Some(AssetKind::PumpServer),
+            ips: Some(vec!["10.30.0.11".parse().expect("ip")]),
+            ..AssetPatch::new("SRV-1".parse().expect("id"))
+        };
+        store
+            .import_assets("test", "inv.csv", &[server])
+            .await
+            .expect("import");
+        // The pump VLAN's gateway: frames from other subnets carry its MAC.
+        let gw = "00:00:0c:07:ac:78";
+        let router = sighting(gw, "10.20.0.1", AssetKind::Network, "2026-11-01T08:00:00Z");
+        let mut flood = telnet(
+            end(Some("10.30.0.11"), Some(gw)),
+            Some(end(Some("203.0.113.45"), Some(gw))),
+            "2026-11-01T08:00:00Z",
+            &[],
+        );
+        flood.kind = AlertKind::Dos;
+        let mut at_gateway = flood.clone();
+        at_gateway.subject = end(Some("10.20.0.1"), Some(gw));
+        at_gateway.peer = None;
+        store
+            .record_sense("sensor", "a.pcap", &[router], &[], &[flood, at_gateway])
+            .await
+            .expect("sense");
+        let alerts = store
+            .list_alerts(&AlertFilter::default())
+            .await
+            .expect("list");
+        let ids: Vec<(Option<&str>, Option<&str>)> = alerts
+            .iter()
+            .map(|a| (a.asset_id.as_deref(), a.peer_asset_id.as_deref()))
+            .collect();
+        assert_eq!(
+            ids,
+            [(Some("SRV-1"), None), (Some("mac-00000c07ac78"), None)],
+            "{name}"
         );
     }
 }
