@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pumpguard_model::{AssetKind, Criticality, Lifecycle, Source};
+use pumpguard_model::time::Timestamp;
+use pumpguard_model::{
+    AlertKind, AlertStatus, AssetKind, Criticality, Lifecycle, Severity, Source,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,6 +95,9 @@ pub enum Command {
     /// Flows the sensor has seen: one per bidirectional IP 5-tuple.
     #[command(subcommand)]
     Flows(FlowsCmd),
+    /// Alerts the detectors raised, one per kind, asset and peer: list, show and work them.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +148,48 @@ pub enum FlowsCmd {
         #[arg(long, default_value_t = 0)]
         offset: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// List alerts, most severe first, then most recently seen.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+        /// Alerts last seen at or after this instant (RFC 3339: 2026-11-01T08:00:00Z).
+        #[arg(long)]
+        since: Option<Timestamp>,
+        /// Alerts at least this severe: info, low, medium, high, critical.
+        #[arg(long)]
+        severity: Option<Severity>,
+        /// open, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<AlertStatus>,
+        /// One kind of alert (cleartext_management_to_pump, weak_tls_version, …).
+        #[arg(long)]
+        kind: Option<AlertKind>,
+        /// Alerts about this asset, as their subject or their peer.
+        #[arg(long)]
+        asset: Option<String>,
+        /// At most this many alerts.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Skip this many alerts first (with --limit: paging).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Show one alert: its evidence (facts, flows), what it means, what to do, its history.
+    Show {
+        id: i64,
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+    /// Acknowledge an alert: someone is on it.
+    Ack { id: i64 },
+    /// Resolve an alert (it opens again if the detectors see it again).
+    Resolve { id: i64 },
+    /// Open an acknowledged or resolved alert again.
+    Reopen { id: i64 },
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `pumpguard` binary: parses the command line and wires the library crates
 //! together. No business rules live here: they belong to the crates it calls.
 
+mod alerts;
 mod args;
 mod assets;
 mod audit;
@@ -52,5 +53,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Sim(args) => sim::run(&args),
         Command::Sense(args) => sense::run(&ctx, &args).await,
         Command::Flows(cmd) => flows::run(&ctx, cmd).await,
+        Command::Alerts(cmd) => alerts::run(&ctx, cmd).await,
     }
 }

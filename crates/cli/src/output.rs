@@ -124,6 +124,11 @@ pub fn asset_detail(a: &Asset, history: &[Entry]) -> String {
     ] {
         t.add_row([k.to_owned(), v]);
     }
+    format!("{t}\nhistory:\n{}\n", history_table(history))
+}
+
+/// An object's audit entries, one line each.
+pub fn history_table(history: &[Entry]) -> Table {
     let mut h = table();
     h.set_header(["seq", "time", "actor", "action", "detail"]);
     for e in history {
@@ -135,10 +140,11 @@ pub fn asset_detail(a: &Asset, history: &[Entry]) -> String {
             summarise(&e.detail),
         ]);
     }
-    format!("{t}\nhistory:\n{h}\n")
+    h
 }
 
-/// A short line for a detail object: changed fields, or the lifecycle move.
+/// A short line for a detail object: changed fields, a status or lifecycle move, or
+/// what a raised alert says.
 fn summarise(detail: &serde_json::Value) -> String {
     if let Some(changes) = detail.get("changes").and_then(|c| c.as_object()) {
         let parts: Vec<String> = changes
@@ -153,6 +159,13 @@ fn summarise(detail: &serde_json::Value) -> String {
         return format!("{} -> {} {reason}", text(from), text(to))
             .trim_end()
             .to_owned();
+    }
+    if let Some(sentence) = detail.get("sentence").and_then(|s| s.as_str()) {
+        let severity = detail
+            .get("severity")
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        return format!("raised ({severity}): {sentence}");
     }
     if let Some(origin) = detail.get("origin").and_then(|o| o.as_str()) {
         return format!("created from {origin}");

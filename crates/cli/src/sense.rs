@@ -1,4 +1,4 @@
-//! `pumpguard sense`: captures in, inventory and flows out. The sensor crate decides;
+//! `pumpguard sense`: captures in, inventory, flows and alerts out. The sensor crate decides;
 //! this module reads frames, shows progress and hands batches to the store.
 
 use std::io::{self, IsTerminal};
@@ -28,6 +28,9 @@ struct Report {
     assets_created: u64,
     assets_updated: u64,
     evidence: u64,
+    alerts_raised: u64,
+    /// Stored alerts the detections recurred in.
+    alerts_updated: u64,
     batches: u64,
     stats: SensorStats,
     warnings: Vec<String>,
@@ -40,6 +43,8 @@ impl Report {
         self.assets_created += s.assets_created;
         self.assets_updated += s.assets_updated;
         self.evidence += s.evidence;
+        self.alerts_raised += s.alerts_raised;
+        self.alerts_updated += s.alerts_updated;
         self.batches += 1;
     }
 }
@@ -101,7 +106,13 @@ async fn files(
         .join(",");
     let storing = Instant::now();
     let summary = store
-        .record_sense(&ctx.actor, &origin, &batch.sightings, &batch.flows)
+        .record_sense(
+            &ctx.actor,
+            &origin,
+            &batch.sightings,
+            &batch.flows,
+            &batch.detections,
+        )
         .await?;
     report.store_seconds = storing.elapsed().as_secs_f64();
     if let Some(b) = bar {
@@ -190,7 +201,7 @@ fn print(report: &Report, format: Option<ShowFormat>) -> Result<(), Fail> {
     } else {
         let pps = report.frames as f64 / report.seconds.max(1e-9);
         println!(
-            "{} frames in {:.2} s ({:.0} frames/s): {} flows, {} devices ({} new assets, {} changed), {} pieces of evidence",
+            "{} frames in {:.2} s ({:.0} frames/s): {} flows, {} devices ({} new assets, {} changed), {} pieces of evidence, {} new alerts ({} recurred)",
             report.frames,
             report.seconds,
             pps,
@@ -198,7 +209,9 @@ fn print(report: &Report, format: Option<ShowFormat>) -> Result<(), Fail> {
             report.devices,
             report.assets_created,
             report.assets_updated,
-            report.evidence
+            report.evidence,
+            report.alerts_raised,
+            report.alerts_updated
         );
     }
     Ok(())
@@ -269,11 +282,17 @@ mod live {
         let mut report = Report::default();
         let origin = format!("interface:{interface}");
         while let Some(batch) = recv.recv().await {
-            if batch.sightings.is_empty() && batch.flows.is_empty() {
+            if batch.sightings.is_empty() && batch.flows.is_empty() && batch.detections.is_empty() {
                 continue;
             }
             let summary = store
-                .record_sense(&ctx.actor, &origin, &batch.sightings, &batch.flows)
+                .record_sense(
+                    &ctx.actor,
+                    &origin,
+                    &batch.sightings,
+                    &batch.flows,
+                    &batch.detections,
+                )
                 .await?;
             report.add(&summary, &batch);
         }

@@ -578,6 +578,7 @@ fn imported_assets_are_linked_not_duplicated() {
     let again = sense(&db, &[&pcap]);
     assert_eq!(again["assets_created"], 0);
     assert_eq!(again["assets_updated"], 0);
+    assert_eq!(again["alerts_raised"], 0, "alerts recur, none is new");
     pumpguard(&db).args(["audit", "verify"]).assert().success();
 }
 

@@ -114,6 +114,10 @@ pub struct AlertFact {
 pub struct AlertEvidence {
     /// Flow keys (`proto lo_ip lo_port hi_ip hi_port`), at most [`MAX_EVIDENCE_FLOWS`].
     pub flows: Vec<String>,
+    /// The store's `flow_id`s of those of `flows` it holds, in the same order (the store
+    /// fills this in; detectors leave it empty).
+    #[serde(default)]
+    pub flow_ids: Vec<i64>,
     pub facts: Vec<AlertFact>,
     pub sentence: String,
 }

@@ -186,3 +186,61 @@ async fn upsert_evidence(tx: &mut Tx, rows: &[EvidenceRow]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Inserts alerts or replaces them by dedup key; returns each key's alert id.
+async fn upsert_alerts(tx: &mut Tx, rows: &[AlertWrite]) -> Result<HashMap<String, i64>> {
+    let mut ids = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let text = |f: &dyn Fn(&AlertWrite) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        let opt = |f: &dyn Fn(&AlertWrite) -> Option<String>| {
+            chunk.iter().map(f).collect::<Vec<Option<String>>>()
+        };
+        let int = |f: &dyn Fn(&AlertWrite) -> i64| chunk.iter().map(f).collect::<Vec<i64>>();
+        let sql = format!(
+            "INSERT INTO alerts ({ALERT_WRITE_COLUMNS}) SELECT * FROM UNNEST($1::text[], \
+             $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+             $9::text[], $10::text[], $11::text[], $12::int[], $13::bigint[], $14::bigint[], \
+             $15::bigint[], $16::text[], $17::text[]) ON CONFLICT (dedup_key) \
+             DO UPDATE SET {ALERT_UPSERT_SET} RETURNING dedup_key, alert_id"
+        );
+        let found = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql))
+            .bind(text(&|r| r.key.clone()))
+            .bind(text(&|r| r.alert.kind.as_str().to_owned()))
+            .bind(text(&|r| r.alert.severity.as_str().to_owned()))
+            .bind(text(&|r| r.alert.status.as_str().to_owned()))
+            .bind(opt(&|r| r.alert.asset_id.clone()))
+            .bind(opt(&|r| r.alert.peer_asset_id.clone()))
+            .bind(opt(&|r| r.alert.subject.ip.map(|ip| ip.to_string())))
+            .bind(opt(&|r| r.alert.subject.mac.map(|m| m.to_string())))
+            .bind(opt(&|r| {
+                r.alert
+                    .peer
+                    .as_ref()
+                    .and_then(|p| p.ip)
+                    .map(|ip| ip.to_string())
+            }))
+            .bind(opt(&|r| {
+                r.alert
+                    .peer
+                    .as_ref()
+                    .and_then(|p| p.mac)
+                    .map(|m| m.to_string())
+            }))
+            .bind(text(&|r| r.alert.proto.clone()))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.alert.port.map(i32::from))
+                    .collect::<Vec<Option<i32>>>(),
+            )
+            .bind(int(&|r| time::to_micros(r.alert.first_seen)))
+            .bind(int(&|r| time::to_micros(r.alert.last_seen)))
+            .bind(int(&|r| i64::try_from(r.alert.count).unwrap_or(i64::MAX)))
+            .bind(text(&|r| r.evidence.clone()))
+            .bind(text(&|r| r.alert.action.clone()))
+            .fetch_all(&mut **tx)
+            .await?;
+        ids.extend(found);
+    }
+    Ok(ids)
+}

@@ -146,3 +146,42 @@ async fn upsert_evidence(tx: &mut Tx, rows: &[EvidenceRow]) -> Result<()> {
     }
     Ok(())
 }
+
+const ALERT_WRITE_COLUMN_COUNT: usize = 17;
+
+/// Inserts alerts or replaces them by dedup key; returns each key's alert id.
+async fn upsert_alerts(tx: &mut Tx, rows: &[AlertWrite]) -> Result<HashMap<String, i64>> {
+    let mut ids = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO alerts ({ALERT_WRITE_COLUMNS}) VALUES {} ON CONFLICT (dedup_key) \
+             DO UPDATE SET {ALERT_UPSERT_SET} RETURNING dedup_key, alert_id",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), ALERT_WRITE_COLUMN_COUNT)
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+        for r in chunk {
+            let a = &r.alert;
+            let peer = a.peer.as_ref();
+            q = q
+                .bind(r.key.as_str())
+                .bind(a.kind.as_str())
+                .bind(a.severity.as_str())
+                .bind(a.status.as_str())
+                .bind(a.asset_id.as_deref())
+                .bind(a.peer_asset_id.as_deref())
+                .bind(a.subject.ip.map(|ip| ip.to_string()))
+                .bind(a.subject.mac.map(|m| m.to_string()))
+                .bind(peer.and_then(|p| p.ip).map(|ip| ip.to_string()))
+                .bind(peer.and_then(|p| p.mac).map(|m| m.to_string()))
+                .bind(a.proto.as_str())
+                .bind(a.port.map(i32::from))
+                .bind(time::to_micros(a.first_seen))
+                .bind(time::to_micros(a.last_seen))
+                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .bind(r.evidence.as_str())
+                .bind(a.action.as_str());
+        }
+        ids.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(ids)
+}

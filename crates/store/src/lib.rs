@@ -16,7 +16,12 @@
 //!   counters per direction added up across the sensor's batches.
 //! - `observations`: the evidence behind assets' identity fields, one row per
 //!   (asset, field, value, source) with confidence, first/last seen and a count.
+//! - `alerts`: one row per `dedup_key` (`kind|subject|peer`, each end an asset id, else
+//!   an address, else a MAC) with severity (and its generated `severity_rank`, 0–4),
+//!   status, both ends, first/last seen, a count and `evidence` (JSON: flow keys, their
+//!   `flow_ids`, facts, a sentence).
 
+mod alerts;
 mod assets;
 mod audit;
 mod backend;
@@ -30,6 +35,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use alerts::AlertFilter;
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
 pub use sensing::{FlowFilter, SenseSummary};

@@ -562,9 +562,11 @@ pub(crate) async fn record_sense(
     origin: &str,
     sightings: &[pumpguard_model::Sighting],
     flows: &[pumpguard_model::FlowRecord],
+    detections: &[pumpguard_model::Detection],
 ) -> Result<crate::SenseSummary> {
     use crate::sensing::{discovered_id, flow_key, identity_changed, merge};
 
+    crate::alerts::check_detections(detections)?;
     let (mut tx, head) = begin_write(pool).await?;
     let macs: Vec<String> = sightings
         .iter()
@@ -636,6 +638,7 @@ pub(crate) async fn record_sense(
     let mut chain = Chainer::new(head, actor);
     let mut summary = crate::SenseSummary::default();
     let mut writes: Vec<&Asset> = Vec::new();
+    let mut alerts: Vec<pumpguard_model::Alert> = Vec::new();
     for id in &order {
         let Some(after) = current.get(id) else {
             continue;
@@ -666,6 +669,12 @@ pub(crate) async fn record_sense(
                             object,
                             json!({ "from": b.kind, "to": after.kind, "origin": origin }),
                         );
+                        let seen: Vec<&pumpguard_model::Evidence> = evidence
+                            .values()
+                            .filter(|r| r.asset_id == *id)
+                            .map(|r| &r.e)
+                            .collect();
+                        alerts.extend(crate::alerts::class_change(b, after, &seen));
                     }
                 }
             }
@@ -696,7 +705,20 @@ pub(crate) async fn record_sense(
     });
     upsert_flows(&mut tx, &flow_rows).await?;
 
-    if summary.assets_created > 0 || summary.assets_updated > 0 {
+    // Detections, tied to assets as this batch leaves them (else as stored).
+    let ends: Vec<Option<&pumpguard_model::Endpoint>> = detections
+        .iter()
+        .flat_map(|d| [Some(&d.subject), d.peer.as_ref()])
+        .collect();
+    let tied = tie_endpoints(&mut tx, &current, &ends).await?;
+    for (d, ends) in detections.iter().zip(tied.chunks(2)) {
+        let subject = ends.first().cloned().flatten();
+        let peer = ends.get(1).cloned().flatten().map(|(id, _)| id);
+        alerts.push(crate::alerts::from_detection(d, subject, peer));
+    }
+    write_alerts(&mut tx, &mut chain, origin, alerts, &mut summary).await?;
+
+    if summary.assets_created > 0 || summary.assets_updated > 0 || summary.alerts_raised > 0 {
         chain.record(
             "sense.batch",
             format!("sense:{origin}"),
@@ -704,6 +726,8 @@ pub(crate) async fn record_sense(
                 "origin": origin,
                 "assets_created": summary.assets_created,
                 "assets_updated": summary.assets_updated,
+                "alerts_raised": summary.alerts_raised,
+                "alerts_updated": summary.alerts_updated,
             }),
         );
     }
@@ -832,4 +856,466 @@ pub(crate) async fn asset_evidence(
             })
         })
         .collect()
+}
+
+// ---- Alerts ----------------------------------------------------------------------
+
+/// Column list of `alerts` as read, in [`alert_from_row`] order.
+const ALERT_COLUMNS: &str = "alert_id, kind, severity, status, asset_id, peer_asset_id, \
+    subject_ip, subject_mac, peer_ip, peer_mac, proto, port, first_seen, last_seen, count, \
+    evidence, action";
+
+/// Column list of `alerts` as written, in bind order.
+const ALERT_WRITE_COLUMNS: &str = "dedup_key, kind, severity, status, asset_id, peer_asset_id, \
+    subject_ip, subject_mac, peer_ip, peer_mac, proto, port, first_seen, last_seen, count, \
+    evidence, action";
+
+/// The `SET` list of an upsert into `alerts`: every written column but the key (the
+/// caller has already folded the stored row into the one written).
+const ALERT_UPSERT_SET: &str = "kind = excluded.kind, severity = excluded.severity, \
+    status = excluded.status, asset_id = excluded.asset_id, \
+    peer_asset_id = excluded.peer_asset_id, subject_ip = excluded.subject_ip, \
+    subject_mac = excluded.subject_mac, peer_ip = excluded.peer_ip, \
+    peer_mac = excluded.peer_mac, proto = excluded.proto, port = excluded.port, \
+    first_seen = excluded.first_seen, last_seen = excluded.last_seen, \
+    count = excluded.count, evidence = excluded.evidence, action = excluded.action";
+
+/// One row of `alerts` to write: its dedup key, the alert and its evidence as JSON.
+struct AlertWrite {
+    key: String,
+    alert: pumpguard_model::Alert,
+    evidence: String,
+}
+
+fn alert_from_row(r: &<Db as sqlx::Database>::Row) -> Result<pumpguard_model::Alert> {
+    use sqlx::Row;
+    let corrupt = |why: String| StoreError::Corrupt {
+        table: "alerts",
+        why,
+    };
+    let id = r.try_get::<i64, _>(0).map_err(|e| corrupt(e.to_string()))?;
+    let bad = |what: &str, why: String| corrupt(format!("alert {id} {what}: {why}"));
+    let text = |i: usize, what: &str| {
+        r.try_get::<String, _>(i)
+            .map_err(|e| bad(what, e.to_string()))
+    };
+    let opt = |i: usize, what: &str| {
+        r.try_get::<Option<String>, _>(i)
+            .map_err(|e| bad(what, e.to_string()))
+    };
+    let int = |i: usize, what: &str| r.try_get::<i64, _>(i).map_err(|e| bad(what, e.to_string()));
+    let ip = |i: usize, what: &str| {
+        opt(i, what)?
+            .map(|s| s.parse::<std::net::IpAddr>())
+            .transpose()
+            .map_err(|e| bad(what, e.to_string()))
+    };
+    let mac = |i: usize, what: &str| {
+        opt(i, what)?
+            .map(|m| m.parse::<pumpguard_model::MacAddr>())
+            .transpose()
+            .map_err(|e| bad(what, e.to_string()))
+    };
+    let t = |i: usize, what: &str| {
+        let us = int(i, what)?;
+        time::from_micros(us).ok_or_else(|| bad(what, format!("time {us} out of range")))
+    };
+    let enum_err =
+        |what: &'static str| move |e: pumpguard_model::ParseEnumError| bad(what, e.to_string());
+    let peer = match (ip(8, "peer_ip")?, mac(9, "peer_mac")?) {
+        (None, None) => None,
+        (ip, mac) => Some(pumpguard_model::Endpoint { ip, mac }),
+    };
+    let port = r
+        .try_get::<Option<i32>, _>(11)
+        .map_err(|e| bad("port", e.to_string()))?
+        .map(|p| u16::try_from(p).map_err(|e| bad("port", e.to_string())))
+        .transpose()?;
+    let count = int(14, "count")?;
+    Ok(pumpguard_model::Alert {
+        id,
+        kind: text(1, "kind")?.parse().map_err(enum_err("kind"))?,
+        severity: text(2, "severity")?.parse().map_err(enum_err("severity"))?,
+        status: text(3, "status")?.parse().map_err(enum_err("status"))?,
+        asset_id: opt(4, "asset_id")?,
+        peer_asset_id: opt(5, "peer_asset_id")?,
+        subject: pumpguard_model::Endpoint {
+            ip: ip(6, "subject_ip")?,
+            mac: mac(7, "subject_mac")?,
+        },
+        peer,
+        proto: text(10, "proto")?,
+        port,
+        first_seen: t(12, "first_seen")?,
+        last_seen: t(13, "last_seen")?,
+        count: u64::try_from(count).map_err(|e| bad("count", e.to_string()))?,
+        evidence: serde_json::from_str(&text(15, "evidence")?)
+            .map_err(|e| bad("evidence", e.to_string()))?,
+        action: text(16, "action")?,
+    })
+}
+
+/// The asset each endpoint is, as its id and criticality: by MAC, then by address, each
+/// first among the assets as this batch leaves them (`current`), then the stored ones.
+/// A MAC that belongs to a router (kind `network`) that does not hold the endpoint's
+/// address is the next hop, not the endpoint: such an endpoint goes by its address.
+async fn tie_endpoints(
+    tx: &mut Tx,
+    current: &HashMap<String, Asset>,
+    ends: &[Option<&pumpguard_model::Endpoint>],
+) -> Result<Vec<Option<(String, pumpguard_model::Criticality)>>> {
+    if ends.is_empty() {
+        return Ok(Vec::new());
+    }
+    // When several of the batch's assets share a MAC or an address, the first by id.
+    let mut ids: Vec<&String> = current.keys().collect();
+    ids.sort();
+    let mut by_mac: HashMap<pumpguard_model::MacAddr, &Asset> = HashMap::new();
+    let mut by_ip: HashMap<std::net::IpAddr, &Asset> = HashMap::new();
+    for id in ids {
+        let Some(a) = current.get(id) else { continue };
+        if let Some(m) = a.mac {
+            by_mac.entry(m).or_insert(a);
+        }
+        for ip in &a.ips {
+            by_ip.entry(*ip).or_insert(a);
+        }
+    }
+    let mut macs: Vec<String> = ends
+        .iter()
+        .flatten()
+        .filter_map(|e| e.mac)
+        .filter(|m| !by_mac.contains_key(m))
+        .map(|m| m.to_string())
+        .collect();
+    macs.sort();
+    macs.dedup();
+    let stored_by_mac = load_assets_by_mac(tx, &macs).await?;
+    // A stored asset the batch changed counts as the batch left it.
+    let pick = |a: &Asset| {
+        let a = current.get(a.asset_id.as_str()).unwrap_or(a);
+        (a.asset_id.to_string(), a.criticality)
+    };
+    let mut out: Vec<Option<(String, pumpguard_model::Criticality)>> = ends
+        .iter()
+        .map(|end| {
+            let end = (*end)?;
+            end.mac
+                .and_then(|m| {
+                    by_mac
+                        .get(&m)
+                        .copied()
+                        .or_else(|| stored_by_mac.get(&m.to_string()))
+                })
+                .map(|a| current.get(a.asset_id.as_str()).unwrap_or(a))
+                // A router's MAC on an address it does not hold is routed traffic: the
+                // address says who it is.
+                .filter(|a| {
+                    a.kind != pumpguard_model::AssetKind::Network
+                        || end.ip.is_none_or(|ip| a.ips.contains(&ip))
+                })
+                .or_else(|| end.ip.and_then(|ip| by_ip.get(&ip).copied()))
+                .map(pick)
+        })
+        .collect();
+    // What is left is looked for among the stored assets' addresses, all at once.
+    let mut ips: Vec<std::net::IpAddr> = ends
+        .iter()
+        .zip(&out)
+        .filter(|(_, found)| found.is_none())
+        .filter_map(|(end, _)| end.and_then(|e| e.ip))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    let stored_by_ip = load_assets_by_ips(tx, &ips).await?;
+    for (end, found) in ends.iter().zip(&mut out) {
+        if found.is_none()
+            && let Some(ip) = end.and_then(|e| e.ip)
+        {
+            *found = stored_by_ip.get(&ip).map(pick);
+        }
+    }
+    Ok(out)
+}
+
+/// Stored assets that list any of these addresses, by address (the first by id). One
+/// scan per 64 addresses: `ips` is JSON text, so each address is a `LIKE` pattern.
+async fn load_assets_by_ips(
+    tx: &mut Tx,
+    ips: &[std::net::IpAddr],
+) -> Result<HashMap<std::net::IpAddr, Asset>> {
+    let mut out: HashMap<std::net::IpAddr, Asset> = HashMap::with_capacity(ips.len());
+    for chunk in ips.chunks(64) {
+        let conds: Vec<String> = (1..=chunk.len())
+            .map(|n| format!("ips LIKE ${n}"))
+            .collect();
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE {} ORDER BY asset_id",
+            conds.join(" OR ")
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for ip in chunk {
+            q = q.bind(format!("%\"{ip}\"%"));
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            for ip in a.ips.iter().filter(|ip| chunk.contains(ip)) {
+                out.entry(*ip).or_insert_with(|| a.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Stored alerts by dedup key.
+async fn load_alerts_by_key(
+    tx: &mut Tx,
+    keys: &[String],
+) -> Result<HashMap<String, pumpguard_model::Alert>> {
+    use sqlx::Row;
+    let mut out = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS}, dedup_key FROM alerts WHERE dedup_key IN {}",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(k.as_str());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let key: String = row.try_get(17)?;
+            out.insert(key, alert_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The `flow_id`s of stored flows, by flow key.
+async fn load_flow_ids(tx: &mut Tx, keys: &[String]) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT flow_key, flow_id FROM flows WHERE flow_key IN {}",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(k.as_str());
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// Writes a batch's alerts: one per dedup key, added to the stored alert of that key if
+/// there is one. A new alert is audited as `alert.raise`; a resolved one that recurs is
+/// opened again (`alert.reopen`); a recurrence of an open or acknowledged alert writes
+/// no audit entry.
+async fn write_alerts(
+    tx: &mut Tx,
+    chain: &mut Chainer,
+    origin: &str,
+    alerts: Vec<pumpguard_model::Alert>,
+    summary: &mut crate::SenseSummary,
+) -> Result<()> {
+    use crate::alerts::{add_recurrence, dedup_key, end_key};
+    use pumpguard_model::AlertStatus;
+
+    let mut order: Vec<String> = Vec::new();
+    let mut batch: HashMap<String, pumpguard_model::Alert> = HashMap::new();
+    for a in alerts {
+        let key = dedup_key(&a);
+        match batch.get_mut(&key) {
+            Some(into) => add_recurrence(into, &a),
+            None => {
+                order.push(key.clone());
+                batch.insert(key, a);
+            }
+        }
+    }
+    if order.is_empty() {
+        return Ok(());
+    }
+    let stored = load_alerts_by_key(tx, &order).await?;
+    let mut rows: Vec<AlertWrite> = Vec::with_capacity(order.len());
+    for key in order {
+        let Some(new) = batch.remove(&key) else {
+            continue;
+        };
+        let alert = match stored.get(&key) {
+            Some(old) => {
+                summary.alerts_updated += 1;
+                let mut a = old.clone();
+                add_recurrence(&mut a, &new);
+                if a.status == AlertStatus::Resolved {
+                    a.status = AlertStatus::Open;
+                }
+                a
+            }
+            None => {
+                summary.alerts_raised += 1;
+                new
+            }
+        };
+        rows.push(AlertWrite {
+            key,
+            alert,
+            evidence: String::new(),
+        });
+    }
+    let mut flow_keys: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.alert.evidence.flows.iter().cloned())
+        .collect();
+    flow_keys.sort();
+    flow_keys.dedup();
+    let flow_ids = load_flow_ids(tx, &flow_keys).await?;
+    for r in &mut rows {
+        let e = &mut r.alert.evidence;
+        e.flow_ids = e
+            .flows
+            .iter()
+            .filter_map(|k| flow_ids.get(k).copied())
+            .collect();
+        r.evidence = serde_json::to_string(e)
+            .map_err(|e| StoreError::Invalid(format!("alert evidence: {e}")))?;
+    }
+    let ids = upsert_alerts(tx, &rows).await?;
+    for r in &rows {
+        let a = &r.alert;
+        let Some(id) = ids.get(&r.key) else {
+            return Err(StoreError::Invalid(format!(
+                "alert '{}' was not written",
+                r.key
+            )));
+        };
+        let object = format!("alert:{id}");
+        match stored.get(&r.key) {
+            None => {
+                let peer = end_key(a.peer_asset_id.as_deref(), a.peer.as_ref());
+                chain.record(
+                    "alert.raise",
+                    object,
+                    json!({
+                        "kind": a.kind,
+                        "severity": a.severity,
+                        "asset_id": a.asset_id,
+                        "peer": (!peer.is_empty()).then_some(peer),
+                        "sentence": a.evidence.sentence,
+                        "origin": origin,
+                    }),
+                );
+            }
+            Some(old) if old.status == AlertStatus::Resolved => {
+                chain.record(
+                    "alert.reopen",
+                    object,
+                    json!({
+                        "from": old.status,
+                        "to": a.status,
+                        "reason": "recurred",
+                        "origin": origin,
+                    }),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn list_alerts(
+    pool: &Pool<Db>,
+    f: &crate::AlertFilter,
+) -> Result<Vec<pumpguard_model::Alert>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    // Numbers come from typed values and are written into the text; strings are bound.
+    if let Some(t) = f.since {
+        conds.push(format!("last_seen >= {}", time::to_micros(t)));
+    }
+    if let Some(s) = f.min_severity {
+        conds.push(format!(
+            "severity_rank >= {}",
+            crate::alerts::severity_rank(s)
+        ));
+    }
+    if let Some(s) = f.status {
+        binds.push(s.as_str().to_owned());
+        conds.push(format!("status = ${}", binds.len()));
+    }
+    if let Some(k) = f.kind {
+        binds.push(k.as_str().to_owned());
+        conds.push(format!("kind = ${}", binds.len()));
+    }
+    if let Some(id) = &f.asset_id {
+        binds.push(id.clone());
+        let n = binds.len();
+        conds.push(format!("(asset_id = ${n} OR peer_asset_id = ${n})"));
+    }
+    let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts");
+    finish_select(
+        &mut sql,
+        &conds,
+        "severity_rank DESC, last_seen DESC, alert_id",
+        f.limit,
+        f.offset,
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    let mut rows = q.fetch(pool);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(alert_from_row(&row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn get_alert(pool: &Pool<Db>, id: i64) -> Result<Option<pumpguard_model::Alert>> {
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(alert_from_row).transpose()
+}
+
+pub(crate) async fn set_alert_status(
+    pool: &Pool<Db>,
+    actor: &str,
+    id: i64,
+    to: pumpguard_model::AlertStatus,
+) -> Result<pumpguard_model::Alert> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(before) = row.as_ref().map(alert_from_row).transpose()? else {
+        return Err(StoreError::NotFound(format!("alert {id}")));
+    };
+    if before.status == to {
+        return Ok(before);
+    }
+    sqlx::query("UPDATE alerts SET status = $1 WHERE alert_id = $2")
+        .bind(to.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        crate::alerts::status_action(to),
+        format!("alert:{id}"),
+        json!({ "from": before.status, "to": to }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(pumpguard_model::Alert {
+        status: to,
+        ..before
+    })
 }

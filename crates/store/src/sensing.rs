@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use pumpguard_model::{Asset, AssetId, AssetKind, FlowRecord, Sighting, Source};
+use pumpguard_model::{Asset, AssetId, AssetKind, Detection, FlowRecord, Sighting, Source};
 use serde::Serialize;
 
 use crate::assets::dispatch;
@@ -18,6 +18,10 @@ pub struct SenseSummary {
     pub assets_updated: u64,
     pub flows: u64,
     pub evidence: u64,
+    /// Alerts the batch's detections (and class changes) created.
+    pub alerts_raised: u64,
+    /// Stored alerts they recurred in (counts added, resolved ones opened again).
+    pub alerts_updated: u64,
 }
 
 /// Which flows to list.
@@ -120,16 +124,31 @@ pub(crate) fn flow_key(f: &FlowRecord) -> String {
 
 impl Store {
     /// Merges sightings into the inventory (creating discovered assets, linking
-    /// imported ones by MAC or address), stores their evidence and adds flow counters,
-    /// all in one transaction with one audit entry per created or changed asset.
+    /// imported ones by MAC or address), stores their evidence, adds flow counters and
+    /// turns detections into alerts, all in one transaction with one audit entry per
+    /// created or changed asset and per raised or reopened alert.
+    ///
+    /// Each detection's ends are tied to assets by MAC, then by address (the assets as
+    /// this batch leaves them first, then the stored ones; a router's MAC with an
+    /// address the router does not hold is routed traffic, tied by address); its
+    /// severity is raised for a life-sustaining subject; alerts are one per
+    /// `kind|subject|peer` (asset id, else address, else MAC), a recurrence adding to
+    /// the stored one and opening it again if it was resolved. A discovered asset whose
+    /// kind changes from a specific one raises a `device_class_change` alert. A
+    /// detection without a subject address or MAC, or with its times reversed, is
+    /// `Rejected` before anything is written.
     pub async fn record_sense(
         &self,
         actor: &str,
         origin: &str,
         sightings: &[Sighting],
         flows: &[FlowRecord],
+        detections: &[Detection],
     ) -> Result<SenseSummary> {
-        dispatch!(self, record_sense(actor, origin, sightings, flows))
+        dispatch!(
+            self,
+            record_sense(actor, origin, sightings, flows, detections)
+        )
     }
 
     /// Flows matching `filter`, by first seen then key.

@@ -111,7 +111,7 @@ async fn sightings_and_flows_on_each_backend() {
             ),
         ];
         let r = store
-            .record_sense("sensor", "a.pcap", &s1, &flows1)
+            .record_sense("sensor", "a.pcap", &s1, &flows1, &[])
             .await
             .expect("sense");
         assert_eq!(
@@ -173,7 +173,7 @@ async fn sightings_and_flows_on_each_backend() {
         )];
         s2[0].kind = Some(AssetKind::Workstation);
         let r = store
-            .record_sense("sensor", "b.pcap", &s2, &flows2)
+            .record_sense("sensor", "b.pcap", &s2, &flows2, &[])
             .await
             .expect("sense");
         assert_eq!((r.assets_created, r.assets_updated), (0, 1), "{name}");
@@ -220,7 +220,7 @@ async fn sightings_and_flows_on_each_backend() {
             .expect("audit")
             .len();
         store
-            .record_sense("sensor", "c.pcap", &s2, &[])
+            .record_sense("sensor", "c.pcap", &s2, &[], &[])
             .await
             .expect("sense");
         let after = store
