@@ -228,6 +228,8 @@ impl Findings {
                     })
                     .collect(),
                 sentence: f.sentence,
+                // The store fills in the stored flows' ids.
+                flow_ids: Vec::new(),
             },
             action: f.action.to_owned(),
         };

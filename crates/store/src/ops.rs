@@ -564,7 +564,7 @@ pub(crate) async fn record_sense(
     flows: &[pumpguard_model::FlowRecord],
     detections: &[pumpguard_model::Detection],
 ) -> Result<crate::SenseSummary> {
-    use crate::sensing::{discovered_id, flow_key, identity_changed, merge};
+    use crate::sensing::{discovered_id, identity_changed, merge};
 
     crate::alerts::check_detections(detections)?;
     let (mut tx, head) = begin_write(pool).await?;
@@ -689,7 +689,7 @@ pub(crate) async fn record_sense(
 
     let mut merged: HashMap<String, pumpguard_model::FlowRecord> = HashMap::new();
     for f in flows {
-        match merged.entry(flow_key(f)) {
+        match merged.entry(f.key()) {
             std::collections::hash_map::Entry::Occupied(mut o) => add_flow(o.get_mut(), f),
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(f.clone());

@@ -114,14 +114,6 @@ pub(crate) fn identity_changed(before: &Asset, after: &Asset) -> bool {
     b != *after
 }
 
-/// The normalised 5-tuple text that both directions of a flow share.
-pub(crate) fn flow_key(f: &FlowRecord) -> String {
-    let a = (f.client_ip, f.client_port);
-    let b = (f.server_ip, f.server_port);
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    format!("{} {} {} {} {}", f.proto, lo.0, lo.1, hi.0, hi.1)
-}
-
 impl Store {
     /// Merges sightings into the inventory (creating discovered assets, linking
     /// imported ones by MAC or address), stores their evidence, adds flow counters and
@@ -242,7 +234,7 @@ mod tests {
         let mut r = f.clone();
         std::mem::swap(&mut r.client_ip, &mut r.server_ip);
         std::mem::swap(&mut r.client_port, &mut r.server_port);
-        assert_eq!(flow_key(&f), flow_key(&r));
-        assert_eq!(flow_key(&f), "udp 10.0.0.1 53 10.0.0.9 5000");
+        assert_eq!(f.key(), r.key());
+        assert_eq!(f.key(), "udp 10.0.0.1 53 10.0.0.9 5000");
     }
 }
