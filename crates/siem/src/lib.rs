@@ -1,0 +1,17 @@
+//! Alert export to SIEMs: each stored [`Alert`](pumpguard_model::Alert) as an ArcSight CEF
+//! line ([`cef`], read back by [`parse_cef`]) or an Elastic Common Schema document.
+//!
+//! This crate formats and sends; it does not choose which alerts to export, nor read them
+//! from the store (the binary does both).
+//!
+//! - `cef`: CEF:0 lines and our parser of the same grammar.
+
+mod cef;
+
+pub use cef::{
+    CefError, CefRecord, DEVICE_PRODUCT, DEVICE_VENDOR, DEVICE_VERSION, cef, parse_cef,
+    severity_number,
+};
+
+#[cfg(test)]
+mod test_alerts;
