@@ -140,7 +140,10 @@ pub fn cef(alert: &Alert) -> String {
         ext.push("dpt", &port.to_string());
     }
     if !alert.proto.is_empty() {
-        let key = if TRANSPORTS.contains(&alert.proto.as_str()) {
+        let key = if TRANSPORTS
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&alert.proto))
+        {
             "proto"
         } else {
             "app"

@@ -5,13 +5,16 @@
 //! from the store (the binary does both).
 //!
 //! - `cef`: CEF:0 lines and our parser of the same grammar.
+//! - `ecs`: ECS documents, one JSON object per line.
 
 mod cef;
+mod ecs;
 
 pub use cef::{
     CefError, CefRecord, DEVICE_PRODUCT, DEVICE_VENDOR, DEVICE_VERSION, cef, parse_cef,
     severity_number,
 };
+pub use ecs::{ECS_VERSION, ecs};
 
 #[cfg(test)]
 mod test_alerts;
