@@ -6,15 +6,18 @@
 //!
 //! - `cef`: CEF:0 lines and our parser of the same grammar.
 //! - `ecs`: ECS documents, one JSON object per line.
+//! - `syslog`: RFC 5424 messages with the CEF line as MSG.
 
 mod cef;
 mod ecs;
+mod syslog;
 
 pub use cef::{
     CefError, CefRecord, DEVICE_PRODUCT, DEVICE_VENDOR, DEVICE_VERSION, cef, parse_cef,
     severity_number,
 };
 pub use ecs::{ECS_VERSION, ecs};
+pub use syslog::{Facility, FacilityError, rfc5424, syslog_severity};
 
 #[cfg(test)]
 mod test_alerts;
