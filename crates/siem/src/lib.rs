@@ -7,9 +7,11 @@
 //! - `cef`: CEF:0 lines and our parser of the same grammar.
 //! - `ecs`: ECS documents, one JSON object per line.
 //! - `syslog`: RFC 5424 messages with the CEF line as MSG.
+//! - `sink`: [`SyslogSink`], sending them over UDP, TCP or TLS to a URL.
 
 mod cef;
 mod ecs;
+mod sink;
 mod syslog;
 
 pub use cef::{
@@ -17,6 +19,7 @@ pub use cef::{
     severity_number,
 };
 pub use ecs::{ECS_VERSION, ecs};
+pub use sink::{SinkError, SinkOptions, SyslogSink};
 pub use syslog::{Facility, FacilityError, rfc5424, syslog_severity};
 
 #[cfg(test)]
