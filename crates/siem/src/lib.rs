@@ -1,5 +1,6 @@
 //! Alert export to SIEMs: each stored [`Alert`](pumpguard_model::Alert) as an ArcSight CEF
-//! line ([`cef`], read back by [`parse_cef`]) or an Elastic Common Schema document.
+//! line ([`cef`], read back by [`parse_cef`]) or an Elastic Common Schema document
+//! ([`ecs`]), and CEF inside RFC 5424 syslog ([`rfc5424`]) sent by a [`SyslogSink`].
 //!
 //! This crate formats and sends; it does not choose which alerts to export, nor read them
 //! from the store (the binary does both).

@@ -171,25 +171,17 @@ impl SyslogSink {
             // RFC 6587 §3.4.1 and RFC 5425 §4.3: MSG-LEN SP SYSLOG-MSG.
             Transport::Tcp | Transport::Tls => format!("{} {message}", message.len()).into_bytes(),
         };
-        let first = match self.link.take() {
-            Some(link) => self.write(link, &frame),
-            None => Err(None),
-        };
-        match first {
-            Ok(()) => Ok(()),
-            Err(Some(e)) if self.transport == Transport::Udp => Err(e),
-            // A stream the receiver closed (or none after an earlier failure): once more
-            // on a new connection.
-            Err(_) => {
-                let link = self.connect()?;
-                self.write(link, &frame).map_err(|e| {
-                    e.unwrap_or_else(|| SinkError::Send {
-                        url: self.url.clone(),
-                        source: io::ErrorKind::NotConnected.into(),
-                    })
-                })
+        if let Some(link) = self.link.take() {
+            match self.write(link, &frame) {
+                Ok(()) => return Ok(()),
+                Err(e) if self.transport == Transport::Udp => return Err(e),
+                // A stream the receiver closed: once more on a new connection.
+                Err(_) => {}
             }
         }
+        // Also where an earlier failure left no connection.
+        let link = self.connect()?;
+        self.write(link, &frame)
     }
 
     /// Ends the connection cleanly (TLS close_notify), reporting a failure to do so.
@@ -209,7 +201,7 @@ impl SyslogSink {
     }
 
     /// Writes a frame; on success the link is kept for the next message.
-    fn write(&mut self, mut link: Link, frame: &[u8]) -> Result<(), Option<SinkError>> {
+    fn write(&mut self, mut link: Link, frame: &[u8]) -> Result<(), SinkError> {
         let result = match &mut link {
             Link::Udp(s) => s.send(frame).and_then(|n| {
                 if n == frame.len() {
@@ -229,10 +221,10 @@ impl SyslogSink {
                 self.link = Some(link);
                 Ok(())
             }
-            Err(source) => Err(Some(SinkError::Send {
+            Err(source) => Err(SinkError::Send {
                 url: self.url.clone(),
                 source,
-            })),
+            }),
         }
     }
 
