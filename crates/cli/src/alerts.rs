@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal};
 use pumpguard_model::{Alert, AlertStatus, Endpoint, time};
 use pumpguard_store::{AlertFilter, Store};
 
-use crate::args::{AlertsCmd, Context, ListFormat, ShowFormat};
+use crate::args::{AlertsCmd, Context, ListFormat, ShowFormat, SiemFormat};
 use crate::fail::Fail;
 use crate::output::{history_table, list_format, table, write_to};
 
@@ -39,6 +39,32 @@ pub async fn run(ctx: &Context, cmd: AlertsCmd) -> Result<(), Fail> {
                     w.write_all(b"\n")
                 }
                 ListFormat::Csv => write_csv(w, &alerts),
+            })
+        }
+        AlertsCmd::Export {
+            format,
+            out,
+            since,
+            severity,
+            status,
+        } => {
+            let store = Store::open(&ctx.db).await?;
+            let filter = AlertFilter {
+                since,
+                min_severity: severity,
+                status,
+                ..AlertFilter::default()
+            };
+            let alerts = store.list_alerts(&filter).await?;
+            write_to(out.as_deref(), |w| {
+                for a in &alerts {
+                    match format {
+                        SiemFormat::Cef => w.write_all(pumpguard_siem::cef(a).as_bytes())?,
+                        SiemFormat::Ecs => serde_json::to_writer(&mut *w, &pumpguard_siem::ecs(a))?,
+                    }
+                    w.write_all(b"\n")?;
+                }
+                Ok(())
             })
         }
         AlertsCmd::Show { id, format } => {

@@ -123,6 +123,15 @@ pub struct SenseArgs {
     /// its hard limits raise `pcd03_over_hard_limit` alerts.
     #[arg(long, value_name = "FILE")]
     pub drug_library: Option<PathBuf>,
+    /// Send every alert a batch raises or updates to this syslog receiver, RFC 5424
+    /// with a CEF message: udp://HOST:PORT, tcp://HOST:PORT (octet counting) or
+    /// tls://HOST:PORT (RFC 5425).
+    #[arg(long, value_name = "URL")]
+    pub syslog: Option<String>,
+    /// The CA certificates (PEM) that sign a tls:// receiver's certificate (default:
+    /// the system's trust store).
+    #[arg(long, value_name = "FILE", requires = "syslog")]
+    pub syslog_ca: Option<PathBuf>,
     /// Summary format (text on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<ShowFormat>,
@@ -148,6 +157,15 @@ pub enum FlowsCmd {
         #[arg(long, default_value_t = 0)]
         offset: u64,
     },
+}
+
+/// SIEM export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SiemFormat {
+    /// ArcSight Common Event Format, one `CEF:0|…` line per alert.
+    Cef,
+    /// Elastic Common Schema, one JSON object per line.
+    Ecs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +195,23 @@ pub enum AlertsCmd {
         /// Skip this many alerts first (with --limit: paging).
         #[arg(long, default_value_t = 0)]
         offset: u64,
+    },
+    /// Export alerts for a SIEM: CEF lines (ArcSight) or JSON lines with ECS field names.
+    Export {
+        #[arg(long, value_enum)]
+        format: SiemFormat,
+        /// Write here instead of stdout (replaced whole, atomically).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Alerts last seen at or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<Timestamp>,
+        /// Alerts at least this severe: info, low, medium, high, critical.
+        #[arg(long)]
+        severity: Option<Severity>,
+        /// open, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<AlertStatus>,
     },
     /// Show one alert: its evidence (facts, flows), what it means, what to do, its history.
     Show {

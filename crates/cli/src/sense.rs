@@ -32,8 +32,54 @@ struct Report {
     /// Stored alerts the detections recurred in.
     alerts_updated: u64,
     batches: u64,
+    /// Alerts sent to the `--syslog` receiver.
+    alerts_forwarded: u64,
     stats: SensorStats,
     warnings: Vec<String>,
+}
+
+/// Sends the alerts a batch raised or updated to a SIEM (`--syslog`). A receiver that
+/// fails does not fail the run (the alerts are stored): each failure is a warning.
+struct Forward {
+    sink: Option<pumpguard_siem::SyslogSink>,
+}
+
+impl Forward {
+    fn open(args: &SenseArgs) -> Result<Forward, Fail> {
+        let Some(url) = &args.syslog else {
+            return Ok(Forward { sink: None });
+        };
+        let options = pumpguard_siem::SinkOptions {
+            ca_file: args.syslog_ca.clone(),
+            ..pumpguard_siem::SinkOptions::default()
+        };
+        let sink = pumpguard_siem::SyslogSink::open(url, &options)
+            .map_err(|e| Fail::input(e.to_string()))?;
+        Ok(Forward { sink: Some(sink) })
+    }
+
+    async fn send(
+        &mut self,
+        store: &Store,
+        s: &SenseSummary,
+        report: &mut Report,
+    ) -> Result<(), Fail> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(());
+        };
+        for id in &s.alert_ids {
+            let Some(alert) = store.get_alert(*id).await? else {
+                continue;
+            };
+            match sink.send(&alert) {
+                Ok(()) => report.alerts_forwarded += 1,
+                Err(e) => report
+                    .warnings
+                    .push(format!("alert {id} not forwarded: {e}")),
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Report {
@@ -61,11 +107,12 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
         },
         ..SensorConfig::default()
     };
-    // A bad --db fails before any capture is read.
+    // A bad --syslog or --db fails before any capture is read.
+    let mut forward = Forward::open(args)?;
     let store = Store::open(&ctx.db).await?;
     let report = match &args.interface {
-        Some(interface) => live::run(ctx, &store, args, interface, config).await?,
-        None => files(ctx, &store, args, config).await?,
+        Some(interface) => live::run(ctx, &store, args, interface, config, &mut forward).await?,
+        None => files(ctx, &store, args, config, &mut forward).await?,
     };
     print(&report, args.format)
 }
@@ -77,6 +124,7 @@ async fn files(
     store: &Store,
     args: &SenseArgs,
     config: SensorConfig,
+    forward: &mut Forward,
 ) -> Result<Report, Fail> {
     let started = Instant::now();
     let mut report = Report::default();
@@ -119,6 +167,7 @@ async fn files(
         b.finish_and_clear();
     }
     report.add(&summary, &batch);
+    forward.send(store, &summary, &mut report).await?;
     let live = report.stats.live_flows;
     report.stats = sensor.stats();
     report.stats.live_flows = live;
@@ -231,7 +280,7 @@ mod live {
     use pumpguard_store::Store;
     use pumpguard_wire::LiveCapture;
 
-    use super::Report;
+    use super::{Forward, Report};
     use crate::args::{Context, SenseArgs};
     use crate::fail::Fail;
 
@@ -241,6 +290,7 @@ mod live {
         args: &SenseArgs,
         interface: &str,
         config: SensorConfig,
+        forward: &mut Forward,
     ) -> Result<Report, Fail> {
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
@@ -295,6 +345,7 @@ mod live {
                 )
                 .await?;
             report.add(&summary, &batch);
+            forward.send(store, &summary, &mut report).await?;
         }
         let stats = worker
             .join()
@@ -312,7 +363,7 @@ mod live {
     use pumpguard_sensor::SensorConfig;
     use pumpguard_store::Store;
 
-    use super::Report;
+    use super::{Forward, Report};
     use crate::args::{Context, SenseArgs};
     use crate::fail::Fail;
 
@@ -322,6 +373,7 @@ mod live {
         _args: &SenseArgs,
         _interface: &str,
         _config: SensorConfig,
+        _forward: &mut Forward,
     ) -> Result<Report, Fail> {
         Err(Fail::input(
             "this pumpguard was built without live capture: rebuild with `--features live` (needs libpcap-dev)",

@@ -1190,6 +1190,7 @@ async fn write_alerts(
                 r.key
             )));
         };
+        summary.alert_ids.push(*id);
         let object = format!("alert:{id}");
         match stored.get(&r.key) {
             None => {

@@ -22,6 +22,8 @@ pub struct SenseSummary {
     pub alerts_raised: u64,
     /// Stored alerts they recurred in (counts added, resolved ones opened again).
     pub alerts_updated: u64,
+    /// The alerts raised or updated, by id (to forward them, e.g. to a SIEM).
+    pub alert_ids: Vec<i64>,
 }
 
 /// Which flows to list.
