@@ -189,7 +189,7 @@ pub(crate) fn http(f: &mut Findings, ctx: &EventCtx, h: &HttpHead, world: &dyn W
 }
 
 pub(crate) fn snmp(f: &mut Findings, ctx: &EventCtx, s: &Snmp, world: &dyn World) {
-    // v1 (0) and v2c (1) carry a community string; v3 (3) does not.
+    // v1 and v2c carry a community string; v3 does not.
     let Some(community) = &s.community else {
         return;
     };
@@ -199,7 +199,7 @@ pub(crate) fn snmp(f: &mut Findings, ctx: &EventCtx, s: &Snmp, world: &dyn World
         "GetBulkRequest",
         "SetRequest",
     ];
-    if s.version > 1 || ctx.side != Side::Client || !requests.contains(&s.pdu_type.as_str()) {
+    if s.version >= 3 || ctx.side != Side::Client || !requests.contains(&s.pdu_type.as_str()) {
         return;
     }
     let set = s.pdu_type == "SetRequest";
@@ -208,11 +208,8 @@ pub(crate) fn snmp(f: &mut Findings, ctx: &EventCtx, s: &Snmp, world: &dyn World
         ctx,
         world,
         "snmp",
-        if set {
-            Severity::High
-        } else {
-            Severity::Medium
-        },
+        // Reading with a community is weak but common (monitoring); writing is control.
+        if set { Severity::High } else { Severity::Low },
         if set {
             "changed settings over SNMP with a community string"
         } else {
@@ -221,7 +218,7 @@ pub(crate) fn snmp(f: &mut Findings, ctx: &EventCtx, s: &Snmp, world: &dyn World
         vec![
             (
                 "snmp.version",
-                if s.version == 0 { "v1" } else { "v2c" }.to_owned(),
+                if s.version == 1 { "v1" } else { "v2c" }.to_owned(),
             ),
             ("snmp.pdu", s.pdu_type.clone()),
             ("snmp.community", mask(community)),
