@@ -91,6 +91,8 @@ domain_enum! {
         CertificateNameMismatch => "certificate_name_mismatch",
         /// A SYN/UDP flood or connection storm against one service.
         Dos => "dos",
+        /// A device moving far more bytes in an hour than its baseline says it does.
+        VolumeAnomaly => "volume_anomaly",
     }
 }
 

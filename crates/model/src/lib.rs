@@ -8,6 +8,7 @@
 #[macro_use]
 mod asset;
 mod alert;
+mod baseline;
 mod flow;
 mod mac;
 mod observation;
@@ -21,6 +22,7 @@ pub use asset::{
     Asset, AssetId, AssetKind, AssetPatch, Criticality, Lifecycle, ParseEnumError, Source,
     TransitionError,
 };
+pub use baseline::{Baseline, BaselineInfo, DeviceBaseline, ModelBaseline, PeerService};
 pub use flow::{FlowRecord, flow_key};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
