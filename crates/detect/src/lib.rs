@@ -17,7 +17,10 @@
 //!   or beyond a drug library's hard limits.
 //! - `tls`: weak versions and ciphers, expired, self-signed and mismatched certificates.
 //! - `dos`: floods and connection storms against one service.
+//! - `baseline`: learning what devices and models normally do, and traffic volume far
+//!   above it; `reach` asks it whether a pump's service is new.
 
+mod baseline;
 mod cleartext;
 mod clinical;
 mod devices;
@@ -44,6 +47,8 @@ pub trait World {
     fn is_router(&self, mac: MacAddr) -> bool;
     /// The address a MAC uses now (its strongest binding).
     fn ip_of(&self, mac: MacAddr) -> Option<IpAddr>;
+    /// `vendor model` of the device an address belongs to, when known.
+    fn model_of(&self, ip: IpAddr) -> Option<String>;
 }
 
 /// Detector settings.
@@ -114,8 +119,17 @@ pub struct FlowEnd {
     pub bytes: [u64; 2],
     /// TCP: the three-way handshake completed (false for UDP).
     pub established: bool,
+    /// Bytes already given to [`Detector::progress`] while the flow lived.
+    pub accounted: u64,
     pub first_us: i64,
     pub last_us: i64,
+}
+
+impl FlowEnd {
+    /// Bytes (both directions) not yet accounted while the flow lived.
+    pub fn unaccounted(&self) -> u64 {
+        (self.bytes[0] + self.bytes[1]).saturating_sub(self.accounted)
+    }
 }
 
 /// Where a detector's finding goes: de-duplicated per (kind, subject, peer).
@@ -284,9 +298,26 @@ pub(crate) fn is_internet(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether (and how long) the detector learns a baseline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Learn {
+    /// Use the baseline given (if any); learn nothing.
+    #[default]
+    Off,
+    /// Learn from everything seen; compare with no baseline.
+    All,
+    /// Learn during the first minutes of traffic, then compare with what was learned.
+    FirstMinutes(u32),
+}
+
 /// The detectors' state.
 #[derive(Debug, Default)]
 pub struct Detector {
+    learn: Learn,
+    learner: Option<baseline::Learner>,
+    /// What a `FirstMinutes` window learned, once it closed.
+    learned: Option<pumpguard_model::Baseline>,
+    watch: Option<baseline::Watch>,
     config: DetectConfig,
     findings: Findings,
     devices: devices::Devices,
@@ -295,6 +326,9 @@ pub struct Detector {
     dos: dos::Floods,
     /// The first packet's time (µs), for "new since" rules.
     start_us: Option<i64>,
+    /// When the sensor should next hand over what live flows moved (µs; see
+    /// [`Detector::clock`]).
+    next_sweep_us: i64,
 }
 
 /// An event in its flow.
@@ -316,16 +350,76 @@ impl Detector {
         }
     }
 
+    /// Compares traffic with `baseline` from now on.
+    pub fn set_baseline(&mut self, baseline: std::sync::Arc<pumpguard_model::Baseline>) {
+        self.watch = Some(baseline::Watch::new(baseline));
+    }
+
+    /// Starts learning a baseline (see [`Learn`]).
+    pub fn set_learn(&mut self, learn: Learn) {
+        self.learn = learn;
+        self.learner = (learn != Learn::Off).then(baseline::Learner::default);
+    }
+
+    /// The baseline learned so far (`None` when not learning or nothing was seen).
+    pub fn learned(&self) -> Option<pumpguard_model::Baseline> {
+        self.learned
+            .clone()
+            .or_else(|| self.learner.as_ref().and_then(baseline::Learner::baseline))
+    }
+
     /// Infusion orders are checked against this library from now on.
     pub fn set_drug_library(&mut self, library: std::sync::Arc<pumpguard_druglib::DrugLibrary>) {
         self.clinical.library = Some(library);
     }
 
     /// Every packet's time goes through here first (cheap): the detector's clock.
-    pub fn clock(&mut self, ts: i64) {
+    /// Returns true when the sensor should call [`Detector::progress`] for every live
+    /// flow, then [`Detector::swept`]: at each clock hour (volume is per hour) and when
+    /// a learning window closes — only while learning or watching a baseline.
+    pub fn clock(&mut self, ts: i64) -> bool {
         if self.start_us.is_none() {
             self.start_us = Some(ts);
+            self.schedule(ts);
         }
+        (self.learner.is_some() || self.watch.is_some()) && ts >= self.next_sweep_us
+    }
+
+    fn schedule(&mut self, ts: i64) {
+        const HOUR: i64 = 3_600 * 1_000_000;
+        let mut next = (ts.div_euclid(HOUR) + 1) * HOUR;
+        if let (Learn::FirstMinutes(m), Some(start), Some(_)) =
+            (self.learn, self.start_us, self.learner.as_ref())
+        {
+            let close = start + i64::from(m) * 60 * 1_000_000;
+            next = next.min(close.max(ts));
+        }
+        self.next_sweep_us = next;
+    }
+
+    /// Bytes a live flow moved since it was last accounted (both directions), at `ts`.
+    pub fn progress(&mut self, flow: &FlowInfo, bytes: u64, ts: i64, world: &dyn World) {
+        if let Some(l) = self.learner.as_mut() {
+            l.bytes(flow, bytes, ts, world);
+        }
+        if let Some(w) = self.watch.as_mut() {
+            w.volume(&mut self.findings, flow, bytes, ts, world);
+        }
+    }
+
+    /// Every live flow was accounted at `ts`: close a learning window that is due.
+    pub fn swept(&mut self, ts: i64) {
+        if let (Learn::FirstMinutes(m), Some(start)) = (self.learn, self.start_us)
+            && self.learner.is_some()
+            && ts >= start + i64::from(m) * 60 * 1_000_000
+        {
+            // The window closed: compare with what it learned from now on.
+            self.learned = self.learner.take().and_then(|l| l.baseline());
+            if let Some(b) = &self.learned {
+                self.watch = Some(baseline::Watch::new(std::sync::Arc::new(b.clone())));
+            }
+        }
+        self.schedule(ts + 1);
     }
 
     /// A protocol event of a live flow.
@@ -346,7 +440,25 @@ impl Detector {
     /// A flow left the sensor's table.
     pub fn flow_end(&mut self, end: &FlowEnd, flow_id: u64, world: &dyn World) {
         self.tls.forget(flow_id);
-        reach::flow_end(&mut self.findings, &self.config, end, world);
+        if let Some(learner) = self.learner.as_mut() {
+            learner.flow_end(end, world);
+        }
+        if let Some(w) = self.watch.as_mut() {
+            w.volume(
+                &mut self.findings,
+                &end.flow,
+                end.unaccounted(),
+                end.last_us,
+                world,
+            );
+        }
+        reach::flow_end(
+            &mut self.findings,
+            &self.config,
+            end,
+            self.watch.as_ref(),
+            world,
+        );
         self.dos
             .flow_end(&mut self.findings, &self.config, end, world);
     }

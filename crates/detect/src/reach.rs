@@ -6,6 +6,7 @@
 use pumpguard_model::{AlertKind, AssetKind, Severity};
 use pumpguard_proto::App;
 
+use crate::baseline::Watch;
 use crate::{DetectConfig, Finding, Findings, FlowEnd, World, is_internet, is_pump, who};
 
 /// Applications a pump legitimately uses towards network services.
@@ -16,7 +17,13 @@ fn is_infrastructure(app: App) -> bool {
     )
 }
 
-pub(crate) fn flow_end(f: &mut Findings, config: &DetectConfig, end: &FlowEnd, world: &dyn World) {
+pub(crate) fn flow_end(
+    f: &mut Findings,
+    config: &DetectConfig,
+    end: &FlowEnd,
+    watch: Option<&Watch>,
+    world: &dyn World,
+) {
     let flow = &end.flow;
     if !matches!(flow.proto, 6 | 17) {
         return;
@@ -67,7 +74,31 @@ pub(crate) fn flow_end(f: &mut Findings, config: &DetectConfig, end: &FlowEnd, w
             peer_kind,
             Some(AssetKind::Ehr | AssetKind::Workstation | AssetKind::InfusionPump)
         );
-        if lateral {
+        // With a baseline that knows the pump: anything it (and its model) never used
+        // is a pivot, and what they use is not. Without one: lateral peers only.
+        // A pump server or alarm manager the baseline did not see is still a server
+        // pumps are meant to use.
+        let server_role = matches!(
+            peer_kind,
+            Some(AssetKind::PumpServer | AssetKind::AlarmManager)
+        );
+        let (pivot, never) = match watch.and_then(|w| w.knows_service(end, world)) {
+            Some(known) => (!known && !server_role, !known),
+            None => (lateral, false),
+        };
+        if pivot {
+            let before = if never {
+                format!(
+                    "; it never spoke to {}:{} before{}",
+                    server,
+                    flow.server.port(),
+                    watch
+                        .map(|w| w.usual_services(end, world))
+                        .unwrap_or_default()
+                )
+            } else {
+                String::new()
+            };
             f.raise(Finding {
                 kind: AlertKind::PumpPivot,
                 severity: Severity::High,
@@ -86,13 +117,17 @@ pub(crate) fn flow_end(f: &mut Findings, config: &DetectConfig, end: &FlowEnd, w
                     ("answered", (end.packets[1] > 0).to_string()),
                 ],
                 sentence: format!(
-                    "pump {} opened {}/{} on {} {}, which is not a pump server or \
-                     network service",
+                    "pump {} opened {}/{} on {} {}{}",
                     who(world, client),
                     proto_name(flow.proto),
                     flow.server.port(),
                     peer_kind.map(|k| k.as_str()).unwrap_or("host"),
-                    who(world, server)
+                    who(world, server),
+                    if never {
+                        before
+                    } else {
+                        ", which is not a pump server or network service".to_owned()
+                    }
                 ),
                 action: "Quarantine the pump and inspect it: a pump only talks to its \
                     pump server and network services; allow only those in the firewall.",

@@ -573,6 +573,22 @@ impl pumpguard_detect::World for Identity {
         self.routers.contains(&mac.0) || is_virtual_router(&mac.0)
     }
 
+    fn model_of(&self, ip: IpAddr) -> Option<String> {
+        let mac = self
+            .owner(&ip)
+            .filter(|b| !self.routers.contains(&b.mac))
+            .map(|b| b.mac);
+        let field = |f: Field| {
+            mac.and_then(|m| self.best(Subject::Mac(m), f))
+                .or_else(|| self.best(Subject::Ip(ip), f))
+        };
+        let model = field(Field::Model)?;
+        Some(match field(Field::Vendor) {
+            Some(v) => format!("{v} {model}"),
+            None => model.to_owned(),
+        })
+    }
+
     /// Scans the bindings: detectors ask rarely (new devices, clones).
     fn ip_of(&self, mac: pumpguard_model::MacAddr) -> Option<IpAddr> {
         self.ip_mac

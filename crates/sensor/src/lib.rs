@@ -22,6 +22,7 @@ use pumpguard_proto::{App, Event, Session, Side, Transport};
 use pumpguard_wire::{Data, Decoder, Dir, EndReason, Flow, FlowConfig, FlowTable, Frame, TcpState};
 use serde::Serialize;
 
+pub use pumpguard_detect::Learn;
 use pumpguard_detect::{DetectConfig, Detector, EventCtx, FlowEnd, FlowInfo};
 
 use crate::identity::Identity;
@@ -35,6 +36,10 @@ pub struct SensorConfig {
     pub detect: DetectConfig,
     /// Infusion orders are checked against this library's hard limits.
     pub drug_library: Option<std::sync::Arc<pumpguard_druglib::DrugLibrary>>,
+    /// The baseline detectors compare traffic with.
+    pub baseline: Option<std::sync::Arc<pumpguard_model::Baseline>>,
+    /// Whether to learn a baseline (see [`Sensor::learned`]).
+    pub learn: Learn,
 }
 
 impl Default for SensorConfig {
@@ -43,6 +48,8 @@ impl Default for SensorConfig {
             max_flows: FlowConfig::default().max_flows,
             detect: DetectConfig::default(),
             drug_library: None,
+            baseline: None,
+            learn: Learn::Off,
         }
     }
 }
@@ -84,6 +91,8 @@ pub struct SensorStats {
 #[derive(Debug, Default)]
 pub struct FlowState {
     session: Option<Session>,
+    /// Bytes already handed to the detectors' per-hour accounting.
+    accounted: u64,
     /// Set when the flow's role is known from elsewhere (an FTP data channel).
     forced: Option<App>,
 }
@@ -130,6 +139,10 @@ impl Sensor {
         if let Some(library) = config.drug_library {
             detector.set_drug_library(library);
         }
+        if let Some(baseline) = config.baseline {
+            detector.set_baseline(baseline);
+        }
+        detector.set_learn(config.learn);
         Sensor {
             decoder: Decoder::new(),
             flows: FlowTable::new(FlowConfig {
@@ -144,6 +157,11 @@ impl Sensor {
             reported: HashMap::new(),
             stats: SensorStats::default(),
         }
+    }
+
+    /// The baseline learned so far (`None` when not learning, or nothing was seen).
+    pub fn learned(&self) -> Option<pumpguard_model::Baseline> {
+        self.detector.learned()
     }
 
     /// Processes one captured frame.
@@ -161,7 +179,17 @@ impl Sensor {
         } = self;
         decoder.decode(frame, |pkt| {
             let ts = pkt.ts_us;
-            detector.clock(ts);
+            if detector.clock(ts) {
+                flows.for_each_live_mut(|flow| {
+                    let total = flow.bytes[0] + flow.bytes[1];
+                    let delta = total.saturating_sub(flow.state.accounted);
+                    if delta > 0 {
+                        detector.progress(&flow_info(flow), delta, ts, identity);
+                        flow.state.accounted = total;
+                    }
+                });
+                detector.swept(ts);
+            }
             let src_ip = pkt.ip.map(|ip| ip.src);
             if let Some(mac) = identity.packet(pkt.src_mac, src_ip, ts) {
                 rules::new_mac(identity, mac, ts);
@@ -372,6 +400,7 @@ fn end_flow(
             app,
             packets: flow.packets,
             bytes: flow.bytes,
+            accounted: flow.state.accounted,
             established: matches!(
                 flow.tcp_state,
                 TcpState::Established | TcpState::Closing | TcpState::Closed

@@ -5,12 +5,22 @@
 use std::sync::Arc;
 
 use pumpguard_druglib::DrugLibrary;
-use pumpguard_model::{AlertKind, Detection, Severity};
-use pumpguard_sensor::{Sensor, SensorConfig};
+use pumpguard_model::{AlertKind, Baseline, Detection, Severity};
+use pumpguard_sensor::{Learn, Sensor, SensorConfig};
 use pumpguard_sim::{Config, Scenario, Truth, simulate};
 use pumpguard_wire::PcapReader;
 
 fn sense(config: &Config) -> (Truth, Vec<Detection>) {
+    let (truth, detections, _) = sense_with(config, None, Learn::Off);
+    (truth, detections)
+}
+
+/// Senses a simulated ward with the ward's drug library, a baseline and a learning mode.
+fn sense_with(
+    config: &Config,
+    baseline: Option<Arc<Baseline>>,
+    learn: Learn,
+) -> (Truth, Vec<Detection>, Option<Baseline>) {
     let mut capture = Vec::new();
     let truth = simulate(config, &mut capture).expect("simulate");
     let mut reader = PcapReader::new(capture.as_slice()).expect("reader");
@@ -18,6 +28,8 @@ fn sense(config: &Config) -> (Truth, Vec<Detection>) {
         .expect("the simulator's library loads");
     let mut sensor = Sensor::new(SensorConfig {
         drug_library: Some(Arc::new(library)),
+        baseline,
+        learn,
         ..SensorConfig::default()
     });
     let mut detections = Vec::new();
@@ -32,7 +44,8 @@ fn sense(config: &Config) -> (Truth, Vec<Detection>) {
     }
     sensor.finish();
     detections.extend(sensor.take_batch(true).detections);
-    (truth, detections)
+    let learned = sensor.learned();
+    (truth, detections, learned)
 }
 
 fn involves(d: &Detection, ips: &[&str]) -> bool {
@@ -184,4 +197,100 @@ fn shared_captures_raise_their_alerts() {
         }
     }
     assert!(missing.is_empty(), "{missing:#?}");
+}
+
+/// A baseline learned on the ward's clean traffic makes the pivot explainable ("never
+/// spoke to … before; its model talks only to …") and adds volume anomalies; learning
+/// the first minutes of a clean ward and watching the rest raises nothing high.
+#[test]
+fn baselines_explain_pivots_and_keep_clean_wards_quiet() {
+    let clean = Config {
+        pumps: 20,
+        seed: 3,
+        minutes: 30,
+        scenarios: Vec::new(),
+        tcp_anomaly_permille: 5,
+    };
+    let (_, _, learned) = sense_with(&clean, None, Learn::All);
+    let baseline = learned.expect("a baseline");
+    assert!(
+        baseline.devices.len() >= 20,
+        "{} devices",
+        baseline.devices.len()
+    );
+    let pumps_models = baseline.models.iter().filter(|m| m.devices > 1).count();
+    assert!(
+        pumps_models >= 3,
+        "models: {:?}",
+        baseline.models.iter().map(|m| &m.model).collect::<Vec<_>>()
+    );
+    let attacked = Config {
+        scenarios: Scenario::ALL.to_vec(),
+        ..clean
+    };
+    let (truth, detections, _) = sense_with(&attacked, Some(Arc::new(baseline)), Learn::Off);
+    for d in &detections {
+        println!("{}", show(d));
+    }
+    let pivot = truth
+        .scenarios
+        .iter()
+        .find(|s| s.name == "pump_pivot_to_ehr")
+        .expect("pivot scenario");
+    let p = detections
+        .iter()
+        .find(|d| d.kind == AlertKind::PumpPivot && involves(d, &[pivot.attacker.ip.as_str()]))
+        .expect("a pivot alert");
+    assert!(
+        p.evidence.sentence.contains("never spoke to")
+            && p.evidence.sentence.contains("talks only to"),
+        "{}",
+        p.evidence.sentence
+    );
+    let exfil = truth
+        .scenarios
+        .iter()
+        .find(|s| s.name == "exfiltration_to_internet")
+        .expect("exfiltration scenario");
+    assert!(
+        detections
+            .iter()
+            .any(|d| d.kind == AlertKind::VolumeAnomaly
+                && involves(d, &[exfil.attacker.ip.as_str()])),
+        "the 1.5 MB upload is far above the pump's hourly baseline"
+    );
+    let noisy: Vec<String> = detections
+        .iter()
+        .filter(|d| d.severity >= Severity::High)
+        .filter(|d| {
+            !truth
+                .scenarios
+                .iter()
+                .any(|s| involves(d, &[s.attacker.ip.as_str(), s.target.ip.as_str()]))
+        })
+        .map(show)
+        .collect();
+    assert!(
+        noisy.is_empty(),
+        "high alerts outside the scenarios: {noisy:#?}"
+    );
+
+    // Automatic learning: the first 20 minutes of a clean hour, then watching.
+    for seed in [1, 7] {
+        let clean = Config {
+            pumps: 40,
+            seed,
+            minutes: 60,
+            scenarios: Vec::new(),
+            tcp_anomaly_permille: 5,
+        };
+        let (_, detections, learned) = sense_with(&clean, None, Learn::FirstMinutes(20));
+        assert!(learned.is_some(), "the window's baseline is kept");
+        let high: Vec<String> = detections
+            .iter()
+            .filter(|d| d.severity >= Severity::High || d.kind == AlertKind::VolumeAnomaly)
+            .map(show)
+            .collect();
+        assert!(high.is_empty(), "seed {seed}: {high:#?}");
+    }
 }
