@@ -4,14 +4,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pumpguard_sensor::{Sensor, SensorConfig};
+use pumpguard_sensor::{Learn, Sensor, SensorConfig};
 use pumpguard_wire::PcapReader;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut reader) = PcapReader::new(data) else {
         return;
     };
-    let mut sensor = Sensor::new(SensorConfig { max_flows: 16 });
+    let mut sensor = Sensor::new(SensorConfig {
+        max_flows: 16,
+        learn: Learn::FirstMinutes(1),
+        ..SensorConfig::default()
+    });
     let mut frames = 0u64;
     let mut records = Vec::new();
     while let Ok(Some(frame)) = reader.next_frame() {

@@ -345,7 +345,7 @@ impl Watch {
                 .copied()
                 .filter(|b| *b > 0)
                 .unwrap_or_else(|| d.hourly_bytes.iter().copied().max().unwrap_or(0));
-            let limit = (usual * VOLUME_FACTOR).max(VOLUME_FLOOR);
+            let limit = usual.saturating_mul(VOLUME_FACTOR).max(VOLUME_FLOOR);
             if entry.1 || entry.0.bytes <= limit {
                 continue;
             }

@@ -135,7 +135,7 @@ impl Devices {
         }
         if let Some(&(other, at)) = self.claims.get(&ip)
             && other != mac
-            && ts - at < CONFLICT_WINDOW_US
+            && ts.saturating_sub(at) < CONFLICT_WINDOW_US
             && !world.is_router(other)
         {
             f.raise(Finding {
@@ -183,7 +183,7 @@ impl Devices {
         let newest = candidates.iter().map(|c| c.1).max().unwrap_or(0);
         for (mac, ts) in candidates {
             let Some(ip) = world.ip_of(mac) else {
-                if newest - ts < CANDIDATE_TTL_US {
+                if newest.saturating_sub(ts) < CANDIDATE_TTL_US {
                     self.candidates.push((mac, ts));
                 }
                 continue;

@@ -387,11 +387,11 @@ impl Detector {
 
     fn schedule(&mut self, ts: i64) {
         const HOUR: i64 = 3_600 * 1_000_000;
-        let mut next = (ts.div_euclid(HOUR) + 1) * HOUR;
+        let mut next = ts.div_euclid(HOUR).saturating_add(1).saturating_mul(HOUR);
         if let (Learn::FirstMinutes(m), Some(start), Some(_)) =
             (self.learn, self.start_us, self.learner.as_ref())
         {
-            let close = start + i64::from(m) * 60 * 1_000_000;
+            let close = start.saturating_add(i64::from(m) * 60 * 1_000_000);
             next = next.min(close.max(ts));
         }
         self.next_sweep_us = next;
@@ -411,7 +411,7 @@ impl Detector {
     pub fn swept(&mut self, ts: i64) {
         if let (Learn::FirstMinutes(m), Some(start)) = (self.learn, self.start_us)
             && self.learner.is_some()
-            && ts >= start + i64::from(m) * 60 * 1_000_000
+            && ts >= start.saturating_add(i64::from(m) * 60 * 1_000_000)
         {
             // The window closed: compare with what it learned from now on.
             self.learned = self.learner.take().and_then(|l| l.baseline());
@@ -419,7 +419,7 @@ impl Detector {
                 self.watch = Some(baseline::Watch::new(std::sync::Arc::new(b.clone())));
             }
         }
-        self.schedule(ts + 1);
+        self.schedule(ts.saturating_add(1));
     }
 
     /// A protocol event of a live flow.
@@ -465,7 +465,7 @@ impl Detector {
 
     /// A MAC sent its first frame.
     pub fn new_mac(&mut self, mac: MacAddr, ip: Option<IpAddr>, ts: i64, world: &dyn World) {
-        let since = self.start_us.map(|s| ts - s).unwrap_or(0);
+        let since = self.start_us.map(|s| ts.saturating_sub(s)).unwrap_or(0);
         let _ = ip;
         self.devices
             .new_mac(mac, since >= self.config.new_device_after_us, ts, world);

@@ -323,23 +323,22 @@ impl Identity {
 
     /// The kind of the device an address belongs to, as known now.
     pub(crate) fn kind_of_ip(&self, ip: IpAddr) -> Option<AssetKind> {
-        let own = self.best(Subject::Ip(ip), Field::Kind);
-        let via_mac = self
-            .owner(&ip)
-            .filter(|b| !self.routers.contains(&b.mac))
-            .and_then(|b| self.best(Subject::Mac(b.mac), Field::Kind));
-        via_mac.or(own).and_then(|k| k.parse().ok())
+        self.best_of_ip(ip, Field::Kind)
+            .and_then(|k| k.parse().ok())
     }
 
     /// The vendor of the device an address belongs to, as known now.
     pub(crate) fn vendor_of_ip(&self, ip: IpAddr) -> Option<String> {
-        let via_mac = self
-            .owner(&ip)
+        self.best_of_ip(ip, Field::Vendor).map(str::to_owned)
+    }
+
+    /// The best value of `field` for the device an address belongs to: what its MAC
+    /// says (unless the MAC is a router's), else what the address itself says.
+    fn best_of_ip(&self, ip: IpAddr, field: Field) -> Option<&str> {
+        self.owner(&ip)
             .filter(|b| !self.routers.contains(&b.mac))
-            .and_then(|b| self.best(Subject::Mac(b.mac), Field::Vendor));
-        via_mac
-            .or_else(|| self.best(Subject::Ip(ip), Field::Vendor))
-            .map(str::to_owned)
+            .and_then(|b| self.best(Subject::Mac(b.mac), field))
+            .or_else(|| self.best(Subject::Ip(ip), field))
     }
 
     pub(crate) fn devices(&self) -> usize {
@@ -560,13 +559,7 @@ impl pumpguard_detect::World for Identity {
     }
 
     fn name_of(&self, ip: IpAddr) -> Option<String> {
-        let via_mac = self
-            .owner(&ip)
-            .filter(|b| !self.routers.contains(&b.mac))
-            .and_then(|b| self.best(Subject::Mac(b.mac), Field::Hostname));
-        via_mac
-            .or_else(|| self.best(Subject::Ip(ip), Field::Hostname))
-            .map(str::to_owned)
+        self.best_of_ip(ip, Field::Hostname).map(str::to_owned)
     }
 
     fn is_router(&self, mac: pumpguard_model::MacAddr) -> bool {
@@ -574,16 +567,8 @@ impl pumpguard_detect::World for Identity {
     }
 
     fn model_of(&self, ip: IpAddr) -> Option<String> {
-        let mac = self
-            .owner(&ip)
-            .filter(|b| !self.routers.contains(&b.mac))
-            .map(|b| b.mac);
-        let field = |f: Field| {
-            mac.and_then(|m| self.best(Subject::Mac(m), f))
-                .or_else(|| self.best(Subject::Ip(ip), f))
-        };
-        let model = field(Field::Model)?;
-        Some(match field(Field::Vendor) {
+        let model = self.best_of_ip(ip, Field::Model)?;
+        Some(match self.best_of_ip(ip, Field::Vendor) {
             Some(v) => format!("{v} {model}"),
             None => model.to_owned(),
         })

@@ -61,6 +61,9 @@ fn sense(bytes: &[u8]) -> usize {
     };
     let mut sensor = Sensor::new(SensorConfig {
         max_flows: 1_000,
+        // Learning a baseline, then watching with it: the detectors' clock and
+        // accounting see damaged timestamps too.
+        learn: pumpguard_sensor::Learn::FirstMinutes(1),
         ..SensorConfig::default()
     });
     while let Ok(Some(frame)) = reader.next_frame() {
