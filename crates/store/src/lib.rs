@@ -20,11 +20,15 @@
 //!   an address, else a MAC) with severity (and its generated `severity_rank`, 0–4),
 //!   status, both ends, first/last seen, a count and `evidence` (JSON: flow keys, their
 //!   `flow_ids`, facts, a sentence).
+//! - `baselines`: one row per learned baseline `version` (increasing, never reused):
+//!   when it was stored, its window and counts, its `origin`, and `body` (JSON of the
+//!   model's `Baseline`).
 
 mod alerts;
 mod assets;
 mod audit;
 mod backend;
+mod baselines;
 mod rows;
 mod sensing;
 

@@ -70,8 +70,13 @@ struct Chainer {
 
 impl Chainer {
     fn new(head: Head, actor: &str) -> Self {
+        Chainer::at(head, time::now(), actor)
+    }
+
+    /// Entries stamped `when` (a change that records its own time uses the same one).
+    fn at(head: Head, when: pumpguard_model::time::Timestamp, actor: &str) -> Self {
         Chainer {
-            sealer: Sealer::new(head, time::now(), actor),
+            sealer: Sealer::new(head, when, actor),
             entries: Vec::new(),
         }
     }
@@ -1319,4 +1324,90 @@ pub(crate) async fn set_alert_status(
         status: to,
         ..before
     })
+}
+
+// ---- Baselines -------------------------------------------------------------------
+
+pub(crate) async fn save_baseline(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    b: &pumpguard_model::Baseline,
+) -> Result<i64> {
+    use crate::baselines::{check, counts, learn_detail};
+
+    check(b)?;
+    let (devices, models) = counts(b)?;
+    let body =
+        serde_json::to_string(b).map_err(|e| StoreError::Invalid(format!("baseline: {e}")))?;
+    let (mut tx, head) = begin_write(pool).await?;
+    let now = time::now();
+    let (version,): (i64,) = sqlx::query_as(
+        "INSERT INTO baselines (created, learned_from, learned_until, devices, models, origin, \
+         body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING version",
+    )
+    .bind(time::to_micros(now))
+    .bind(time::to_micros(b.learned_from))
+    .bind(time::to_micros(b.learned_until))
+    .bind(devices)
+    .bind(models)
+    .bind(origin.to_owned())
+    .bind(body)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, now, actor);
+    chain.record(
+        "baseline.learn",
+        format!("baseline:{version}"),
+        learn_detail(b, origin),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// One version with its body: `version`, or the newest when `None`.
+pub(crate) async fn load_baseline(
+    pool: &Pool<Db>,
+    version: Option<i64>,
+) -> Result<Option<(pumpguard_model::BaselineInfo, pumpguard_model::Baseline)>> {
+    use crate::baselines::{INFO_COLUMNS, body_from_text, info_from_row};
+
+    let filter = match version {
+        Some(_) => "WHERE version = $1",
+        None => "ORDER BY version DESC LIMIT 1",
+    };
+    let sql = format!("SELECT {INFO_COLUMNS}, body FROM baselines {filter}");
+    let mut q = sqlx::query_as::<
+        _,
+        (
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            String,
+            String,
+        ),
+    >(AssertSqlSafe(sql));
+    if let Some(v) = version {
+        q = q.bind(v);
+    }
+    let Some(r) = q.fetch_optional(pool).await? else {
+        return Ok(None);
+    };
+    let body = body_from_text(r.0, &r.7)?;
+    let info = info_from_row((r.0, r.1, r.2, r.3, r.4, r.5, r.6))?;
+    Ok(Some((info, body)))
+}
+
+pub(crate) async fn list_baselines(pool: &Pool<Db>) -> Result<Vec<pumpguard_model::BaselineInfo>> {
+    use crate::baselines::{INFO_COLUMNS, InfoRow, info_from_row};
+
+    let sql = format!("SELECT {INFO_COLUMNS} FROM baselines ORDER BY version DESC");
+    let rows = sqlx::query_as::<_, InfoRow>(AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(info_from_row).collect()
 }
