@@ -98,6 +98,10 @@ pub enum Command {
     /// Alerts the detectors raised, one per kind, asset and peer: list, show and work them.
     #[command(subcommand)]
     Alerts(AlertsCmd),
+    /// Baselines the sensor learned (per device and model: the services used, the ports
+    /// listened on, the bytes per hour), stored as numbered versions: list and show them.
+    #[command(subcommand)]
+    Baselines(BaselinesCmd),
 }
 
 #[derive(Debug, Args)]
@@ -132,9 +136,60 @@ pub struct SenseArgs {
     /// the system's trust store).
     #[arg(long, value_name = "FILE", requires = "syslog")]
     pub syslog_ca: Option<PathBuf>,
+    /// Learn a baseline from everything read (no stored baseline is used) and store it
+    /// as a new version at the end.
+    #[arg(long, conflicts_with = "learn_minutes")]
+    pub learn: bool,
+    /// While no baseline is stored: learn one from the first M minutes of traffic and
+    /// store it at the end (0: do not). Once one is stored, the newest is used.
+    #[arg(long, value_name = "M", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+    pub learn_minutes: u32,
     /// Summary format (text on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<ShowFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselinesCmd {
+    /// List the stored versions, newest first.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+    /// Show one version (the newest by default): per device its model, the services it
+    /// used, the ports it listened on and its most bytes in each hour of the day (UTC);
+    /// per model the services its devices used; and the version's audit history.
+    Show {
+        version: Option<i64>,
+        /// Only this device, by MAC or address.
+        #[arg(long, value_name = "MAC-or-IP")]
+        device: Option<DeviceKey>,
+        /// Only devices and models whose model contains TEXT (ignoring case).
+        #[arg(long, value_name = "TEXT")]
+        model: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+}
+
+/// A device as `--device` names it: an address, else a MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKey {
+    Ip(std::net::IpAddr),
+    Mac(pumpguard_model::MacAddr),
+}
+
+impl std::str::FromStr for DeviceKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DeviceKey, String> {
+        if let Ok(ip) = s.parse() {
+            return Ok(DeviceKey::Ip(ip));
+        }
+        s.parse()
+            .map(DeviceKey::Mac)
+            .map_err(|_| format!("'{s}' is neither a MAC nor an IP address"))
+    }
 }
 
 #[derive(Debug, Subcommand)]

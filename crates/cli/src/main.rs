@@ -5,6 +5,7 @@ mod alerts;
 mod args;
 mod assets;
 mod audit;
+mod baselines;
 mod fail;
 mod flows;
 mod hl7;
@@ -54,5 +55,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Sense(args) => sense::run(&ctx, &args).await,
         Command::Flows(cmd) => flows::run(&ctx, cmd).await,
         Command::Alerts(cmd) => alerts::run(&ctx, cmd).await,
+        Command::Baselines(cmd) => baselines::run(&ctx, cmd).await,
     }
 }

@@ -1,12 +1,15 @@
-//! `pumpguard sense`: captures in, inventory, flows and alerts out. The sensor crate decides;
-//! this module reads frames, shows progress and hands batches to the store.
+//! `pumpguard sense`: captures in, inventory, flows, alerts and baselines out. The sensor
+//! crate decides; this module reads frames, shows progress, hands batches to the store,
+//! gives the sensor the stored baseline and stores the one it learned.
 
 use std::io::{self, IsTerminal};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
-use pumpguard_sensor::{Batch, Sensor, SensorConfig, SensorStats};
-use pumpguard_store::{SenseSummary, Store};
+use pumpguard_model::{Baseline, BaselineInfo};
+use pumpguard_sensor::{Batch, Learn, Sensor, SensorConfig, SensorStats};
+use pumpguard_store::{SenseSummary, Store, StoreError};
 use pumpguard_wire::PcapReader;
 use serde::Serialize;
 
@@ -34,8 +37,25 @@ struct Report {
     batches: u64,
     /// Alerts sent to the `--syslog` receiver.
     alerts_forwarded: u64,
+    /// The stored baseline version the detectors compared with.
+    baseline_used: Option<i64>,
+    /// The version the baseline learned in this run was stored as.
+    baseline_saved: Option<i64>,
+    /// Whether the sensor learned a baseline in this run.
+    #[serde(skip)]
+    learning: bool,
     stats: SensorStats,
     warnings: Vec<String>,
+}
+
+/// What a run reads and writes with, and the origin its writes are recorded under (the
+/// capture files, or `interface:IF`).
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    ctx: &'a Context,
+    store: &'a Store,
+    args: &'a SenseArgs,
+    origin: &'a str,
 }
 
 /// Sends the alerts a batch raised or updated to a SIEM (`--syslog`). A receiver that
@@ -96,7 +116,7 @@ impl Report {
 }
 
 pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
-    let config = SensorConfig {
+    let mut config = SensorConfig {
         max_flows: usize::try_from(args.max_flows).unwrap_or(usize::MAX),
         drug_library: match &args.drug_library {
             Some(path) => Some(std::sync::Arc::new(
@@ -110,24 +130,105 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
     // A bad --syslog or --db fails before any capture is read.
     let mut forward = Forward::open(args)?;
     let store = Store::open(&ctx.db).await?;
-    let report = match &args.interface {
-        Some(interface) => live::run(ctx, &store, args, interface, config, &mut forward).await?,
-        None => files(ctx, &store, args, config, &mut forward).await?,
+    let mut report = Report::default();
+    let (stored, learn) = plan_baseline(&store, args, &mut report.warnings).await?;
+    report.baseline_used = stored.as_ref().map(|(info, _)| info.version);
+    report.learning = !matches!(learn, Learn::Off);
+    config.baseline = stored.map(|(_, b)| Arc::new(b));
+    config.learn = learn;
+    let origin = match &args.interface {
+        Some(interface) => format!("interface:{interface}"),
+        None => args
+            .pcap
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
     };
+    let run = Run {
+        ctx,
+        store: &store,
+        args,
+        origin: &origin,
+    };
+    let (mut report, learned) = match &args.interface {
+        Some(interface) => live::run(run, interface, config, report, &mut forward).await?,
+        None => files(run, config, report, &mut forward).await?,
+    };
+    if report.learning {
+        save_learned(ctx, &store, args, &origin, learned, &mut report).await?;
+    }
     print(&report, args.format)
+}
+
+/// Which stored baseline the sensor compares with, and what it learns: `--learn` learns
+/// from everything and uses none; otherwise the newest stored version is used, and while
+/// none is stored the first `--learn-minutes` are learned. A stored baseline that no
+/// longer decodes is a warning: sensing goes on without one (and learns none).
+async fn plan_baseline(
+    store: &Store,
+    args: &SenseArgs,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<(BaselineInfo, Baseline)>, Learn), Fail> {
+    if args.learn {
+        return Ok((None, Learn::All));
+    }
+    match store.latest_baseline().await {
+        Ok(Some(stored)) => Ok((Some(stored), Learn::Off)),
+        Ok(None) if args.learn_minutes == 0 => Ok((None, Learn::Off)),
+        Ok(None) => Ok((None, Learn::FirstMinutes(args.learn_minutes))),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            warnings.push(format!("{e}; sensing without a baseline"));
+            Ok((None, Learn::Off))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores what the sensor learned as a new version, after what it sensed is stored.
+async fn save_learned(
+    ctx: &Context,
+    store: &Store,
+    args: &SenseArgs,
+    origin: &str,
+    learned: Option<Baseline>,
+    report: &mut Report,
+) -> Result<(), Fail> {
+    let Some(baseline) = learned else {
+        if args.learn {
+            report
+                .warnings
+                .push("--learn: nothing was learned from this traffic; no baseline saved".into());
+        }
+        return Ok(());
+    };
+    let version = store
+        .save_baseline(&ctx.actor, &format!("sense:{origin}"), &baseline)
+        .await
+        .map_err(|e| {
+            Fail::runtime(format!(
+                "what was sensed is stored, but the learned baseline is not: {e}"
+            ))
+        })?;
+    report.baseline_saved = Some(version);
+    Ok(())
 }
 
 /// Reads every file as one observation and writes it in one transaction: a file that
 /// turns out bad part-way leaves the store as it was.
 async fn files(
-    ctx: &Context,
-    store: &Store,
-    args: &SenseArgs,
+    run: Run<'_>,
     config: SensorConfig,
+    mut report: Report,
     forward: &mut Forward,
-) -> Result<Report, Fail> {
+) -> Result<(Report, Option<Baseline>), Fail> {
+    let Run {
+        ctx,
+        store,
+        args,
+        origin,
+    } = run;
     let started = Instant::now();
-    let mut report = Report::default();
     let mut sensor = Sensor::new(config);
     let total: u64 = args
         .pcap
@@ -146,17 +247,11 @@ async fn files(
     if let Some(b) = &bar {
         b.set_message("storing");
     }
-    let origin = args
-        .pcap
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(",");
     let storing = Instant::now();
     let summary = store
         .record_sense(
             &ctx.actor,
-            &origin,
+            origin,
             &batch.sightings,
             &batch.flows,
             &batch.detections,
@@ -173,7 +268,7 @@ async fn files(
     report.stats.live_flows = live;
     report.frames = report.stats.frames;
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, sensor.learned()))
 }
 
 /// Feeds one file's frames to the sensor; returns its size for the progress bar.
@@ -262,8 +357,23 @@ fn print(report: &Report, format: Option<ShowFormat>) -> Result<(), Fail> {
             report.alerts_raised,
             report.alerts_updated
         );
+        println!("{}", baseline_text(report));
     }
     Ok(())
+}
+
+/// What happened to baselines, in words.
+fn baseline_text(report: &Report) -> String {
+    let used = match report.baseline_used {
+        Some(v) => format!("baseline {v} used"),
+        None => "no stored baseline used".to_owned(),
+    };
+    let learned = match (report.learning, report.baseline_saved) {
+        (_, Some(v)) => format!("learned one, saved as baseline {v}"),
+        (true, None) => "nothing learned, no baseline saved".to_owned(),
+        (false, None) => "none learned".to_owned(),
+    };
+    format!("baselines: {used}; {learned}")
 }
 
 #[cfg(feature = "live")]
@@ -276,22 +386,28 @@ mod live {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
+    use pumpguard_model::Baseline;
     use pumpguard_sensor::{Batch, Sensor, SensorConfig, SensorStats};
-    use pumpguard_store::Store;
     use pumpguard_wire::LiveCapture;
 
-    use super::{Forward, Report};
-    use crate::args::{Context, SenseArgs};
+    use super::{Forward, Report, Run};
     use crate::fail::Fail;
 
+    /// Captures until stopped; returns the report and, once the capture has ended, what
+    /// the sensor learned (the caller stores it once).
     pub async fn run(
-        ctx: &Context,
-        store: &Store,
-        args: &SenseArgs,
+        run: Run<'_>,
         interface: &str,
         config: SensorConfig,
+        mut report: Report,
         forward: &mut Forward,
-    ) -> Result<Report, Fail> {
+    ) -> Result<(Report, Option<Baseline>), Fail> {
+        let Run {
+            ctx,
+            store,
+            args,
+            origin,
+        } = run;
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -303,34 +419,33 @@ mod live {
         let flush = Duration::from_secs(args.flush_seconds);
         let (send, mut recv) = tokio::sync::mpsc::channel::<Batch>(4);
         let name = interface.to_owned();
-        let worker = std::thread::spawn(move || -> Result<SensorStats, String> {
-            let mut sensor = Sensor::new(config);
-            let mut last = Instant::now();
-            while !stop.load(Ordering::Relaxed) {
-                match capture.next_frame() {
-                    Ok(Some(frame)) => sensor.frame(&frame),
-                    Ok(None) => {}
-                    Err(e) => return Err(format!("{name}: {e}")),
-                }
-                if last.elapsed() >= flush {
-                    last = Instant::now();
-                    sensor.snapshot_live();
-                    if send.blocking_send(sensor.take_batch(false)).is_err() {
-                        return Err("the store writer stopped".into());
+        let worker =
+            std::thread::spawn(move || -> Result<(SensorStats, Option<Baseline>), String> {
+                let mut sensor = Sensor::new(config);
+                let mut last = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    match capture.next_frame() {
+                        Ok(Some(frame)) => sensor.frame(&frame),
+                        Ok(None) => {}
+                        Err(e) => return Err(format!("{name}: {e}")),
+                    }
+                    if last.elapsed() >= flush {
+                        last = Instant::now();
+                        sensor.snapshot_live();
+                        if send.blocking_send(sensor.take_batch(false)).is_err() {
+                            return Err("the store writer stopped".into());
+                        }
                     }
                 }
-            }
-            sensor.finish();
-            let _ = send.blocking_send(sensor.take_batch(false));
-            let mut stats = sensor.stats();
-            if let Some((received, dropped)) = capture.stats() {
-                stats.capture_received = u64::from(received);
-                stats.capture_dropped = u64::from(dropped);
-            }
-            Ok(stats)
-        });
-        let mut report = Report::default();
-        let origin = format!("interface:{interface}");
+                sensor.finish();
+                let _ = send.blocking_send(sensor.take_batch(false));
+                let mut stats = sensor.stats();
+                if let Some((received, dropped)) = capture.stats() {
+                    stats.capture_received = u64::from(received);
+                    stats.capture_dropped = u64::from(dropped);
+                }
+                Ok((stats, sensor.learned()))
+            });
         while let Some(batch) = recv.recv().await {
             if batch.sightings.is_empty() && batch.flows.is_empty() && batch.detections.is_empty() {
                 continue;
@@ -338,7 +453,7 @@ mod live {
             let summary = store
                 .record_sense(
                     &ctx.actor,
-                    &origin,
+                    origin,
                     &batch.sightings,
                     &batch.flows,
                     &batch.detections,
@@ -347,34 +462,32 @@ mod live {
             report.add(&summary, &batch);
             forward.send(store, &summary, &mut report).await?;
         }
-        let stats = worker
+        let (stats, learned) = worker
             .join()
             .map_err(|_| Fail::runtime("the capture thread panicked"))?
             .map_err(Fail::runtime)?;
         report.frames = stats.frames;
         report.stats = stats;
         report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
+        Ok((report, learned))
     }
 }
 
 #[cfg(not(feature = "live"))]
 mod live {
+    use pumpguard_model::Baseline;
     use pumpguard_sensor::SensorConfig;
-    use pumpguard_store::Store;
 
-    use super::{Forward, Report};
-    use crate::args::{Context, SenseArgs};
+    use super::{Forward, Report, Run};
     use crate::fail::Fail;
 
     pub async fn run(
-        _ctx: &Context,
-        _store: &Store,
-        _args: &SenseArgs,
+        _run: Run<'_>,
         _interface: &str,
         _config: SensorConfig,
+        _report: Report,
         _forward: &mut Forward,
-    ) -> Result<Report, Fail> {
+    ) -> Result<(Report, Option<Baseline>), Fail> {
         Err(Fail::input(
             "this pumpguard was built without live capture: rebuild with `--features live` (needs libpcap-dev)",
         ))
