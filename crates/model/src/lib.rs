@@ -13,6 +13,7 @@ mod flow;
 mod mac;
 mod observation;
 pub mod time;
+mod vuln;
 
 pub use alert::{
     Alert, AlertEvidence, AlertFact, AlertKind, AlertStatus, Detection, Endpoint,
@@ -26,3 +27,8 @@ pub use baseline::{Baseline, BaselineInfo, DeviceBaseline, ModelBaseline, PeerSe
 pub use flow::{FlowRecord, flow_key};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
+pub use vuln::{
+    Advisory, Component, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore, EpssScore,
+    KevEntry, Product, ProductStatus, Remediation, Sbom, VEX_JUSTIFICATIONS, VexStatus, VulnFormat,
+    VulnImport, Vulnerability,
+};
