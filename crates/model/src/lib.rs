@@ -28,7 +28,7 @@ pub use flow::{FlowRecord, flow_key};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
 pub use vuln::{
-    Advisory, Component, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore, EpssScore,
-    KevEntry, Product, ProductStatus, Remediation, Sbom, VEX_JUSTIFICATIONS, VexStatus, VulnFormat,
-    VulnImport, Vulnerability,
+    Advisory, Component, Confidence, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore,
+    EpssScore, KevEntry, Product, ProductStatus, Remediation, Sbom, VEX_JUSTIFICATIONS, VexStatus,
+    VulnFormat, VulnImport, Vulnerability,
 };
