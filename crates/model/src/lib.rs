@@ -29,6 +29,6 @@ pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
 pub use vuln::{
     Advisory, Component, Confidence, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore,
-    EpssScore, KevEntry, Product, ProductStatus, Remediation, Sbom, VEX_JUSTIFICATIONS, VexStatus,
-    VulnFormat, VulnImport, Vulnerability,
+    EpssScore, KevEntry, Product, ProductStatus, Remediation, Sbom, SourcedScore, TriageDecision,
+    VEX_JUSTIFICATIONS, VexStatus, VulnFormat, VulnImport, VulnListing, Vulnerability,
 };

@@ -323,3 +323,44 @@ impl fmt::Display for Confidence {
         f.write_str(self.as_str())
     }
 }
+
+/// An analyst's decision about a CVE for one model (and firmware), which applies to every
+/// unit of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageDecision {
+    pub model: String,
+    /// `None`: for every firmware of the model.
+    pub firmware: Option<String>,
+    pub cve: String,
+    pub status: VexStatus,
+    /// One of [`VEX_JUSTIFICATIONS`] (required for `not_affected`).
+    pub justification: Option<String>,
+    pub statement: Option<String>,
+    pub decided: Timestamp,
+    pub actor: String,
+}
+
+/// One CVE (or advisory-own vulnerability id) as `vuln list` shows it: every source's
+/// score, KEV and EPSS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnListing {
+    pub cve: String,
+    pub title: Option<String>,
+    /// The highest base score any source gives.
+    pub score: Option<f64>,
+    pub severity: Option<String>,
+    pub scores: Vec<SourcedScore>,
+    /// Ids of the documents that name it.
+    pub sources: Vec<String>,
+    pub kev: Option<KevEntry>,
+    pub epss: Option<EpssScore>,
+}
+
+/// A base score and the document it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourcedScore {
+    pub source: String,
+    pub score: Option<f64>,
+    pub severity: Option<String>,
+    pub vector: Option<String>,
+}

@@ -23,6 +23,11 @@
 //! - `baselines`: one row per learned baseline `version` (increasing, never reused):
 //!   when it was stored, its window and counts, its `origin`, and `body` (JSON of the
 //!   model's `Baseline`).
+//! - `vuln_documents`: imported advisories and SBOMs by `id`, `kind` (`advisory`/`sbom`),
+//!   `format`, header fields, the `source` file and `body` (the model's normalised
+//!   JSON); `vuln_entries` indexes each advisory's vulnerabilities (`cve`, headline
+//!   score). `vuln_kev` and `vuln_epss` hold CISA KEV and EPSS by CVE; `vuln_triage`
+//!   analysts' decisions per (`model`, `firmware` — '' for all —, `cve`).
 
 mod alerts;
 mod assets;
@@ -31,6 +36,7 @@ mod backend;
 mod baselines;
 mod rows;
 mod sensing;
+mod vuln;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -43,6 +49,7 @@ pub use alerts::AlertFilter;
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
 pub use sensing::{FlowFilter, SenseSummary};
+pub use vuln::VulnImportSummary;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

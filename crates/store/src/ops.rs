@@ -1411,3 +1411,490 @@ pub(crate) async fn list_baselines(pool: &Pool<Db>) -> Result<Vec<pumpguard_mode
         .await?;
     rows.into_iter().map(info_from_row).collect()
 }
+
+// ---- Vulnerability intelligence ------------------------------------------------------
+
+/// Rows per multi-row statement for the vulnerability tables (at most 9 columns: under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind limits).
+const VULN_CHUNK: usize = 1_000;
+
+/// Whether an upserted document was new, changed or the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DocumentChange {
+    New,
+    Updated,
+    Unchanged,
+}
+
+impl DocumentChange {
+    fn as_str(self) -> &'static str {
+        match self {
+            DocumentChange::New => "new",
+            DocumentChange::Updated => "updated",
+            DocumentChange::Unchanged => "unchanged",
+        }
+    }
+}
+
+async fn upsert_document(
+    tx: &mut Tx,
+    row: &crate::vuln::DocumentRow<'_>,
+    source: &str,
+    now: i64,
+) -> Result<DocumentChange> {
+    let before: Option<(String,)> = sqlx::query_as("SELECT body FROM vuln_documents WHERE id = $1")
+        .bind(row.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let change = match before {
+        None => DocumentChange::New,
+        Some((body,)) if body == row.body => return Ok(DocumentChange::Unchanged),
+        Some(_) => DocumentChange::Updated,
+    };
+    sqlx::query(
+        "INSERT INTO vuln_documents (id, kind, format, title, publisher, revision, published, \
+         updated, source, imported, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, format = excluded.format, \
+         title = excluded.title, publisher = excluded.publisher, revision = excluded.revision, \
+         published = excluded.published, updated = excluded.updated, source = excluded.source, \
+         imported = excluded.imported, body = excluded.body",
+    )
+    .bind(row.id)
+    .bind(row.kind)
+    .bind(row.format)
+    .bind(row.title)
+    .bind(row.publisher)
+    .bind(row.revision)
+    .bind(row.published)
+    .bind(row.updated)
+    .bind(source)
+    .bind(now)
+    .bind(row.body.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(change)
+}
+
+/// Replaces the index rows of one advisory.
+async fn replace_vuln_entries(tx: &mut Tx, a: &pumpguard_model::Advisory) -> Result<()> {
+    use crate::vuln::headline_score;
+
+    sqlx::query("DELETE FROM vuln_entries WHERE document_id = $1")
+        .bind(a.id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    for chunk in a.vulnerabilities.chunks(VULN_CHUNK) {
+        let sql = format!(
+            "INSERT INTO vuln_entries (document_id, vuln_id, cve, title, score, severity, vector) \
+             VALUES {} ON CONFLICT (document_id, vuln_id) DO NOTHING",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in chunk {
+            let h = headline_score(&v.scores);
+            q = q
+                .bind(a.id.as_str())
+                .bind(v.id.as_str())
+                .bind(v.cve.as_deref())
+                .bind(v.title.as_deref())
+                .bind(h.map(|s| s.score))
+                .bind(h.and_then(|s| s.severity.as_deref()))
+                .bind(h.map(|s| s.vector.as_str()));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_kev(tx: &mut Tx, entries: &[&pumpguard_model::KevEntry], now: i64) -> Result<()> {
+    for chunk in entries.chunks(VULN_CHUNK) {
+        let sql = format!(
+            "INSERT INTO vuln_kev (cve, vendor, product, name, date_added, due_date, \
+             required_action, known_ransomware, imported) VALUES {} ON CONFLICT (cve) DO UPDATE \
+             SET vendor = excluded.vendor, product = excluded.product, name = excluded.name, \
+             date_added = excluded.date_added, due_date = excluded.due_date, \
+             required_action = excluded.required_action, \
+             known_ransomware = excluded.known_ransomware, imported = excluded.imported",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), 9)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for k in chunk {
+            q = q
+                .bind(k.cve.as_str())
+                .bind(k.vendor.as_str())
+                .bind(k.product.as_str())
+                .bind(k.name.as_deref())
+                .bind(k.date_added.as_str())
+                .bind(k.due_date.as_deref())
+                .bind(k.required_action.as_deref())
+                .bind(k.known_ransomware.as_deref())
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_epss(tx: &mut Tx, scores: &[&pumpguard_model::EpssScore], now: i64) -> Result<()> {
+    for chunk in scores.chunks(VULN_CHUNK) {
+        let sql = format!(
+            "INSERT INTO vuln_epss (cve, epss, percentile, score_date, imported) VALUES {} \
+             ON CONFLICT (cve) DO UPDATE SET epss = excluded.epss, \
+             percentile = excluded.percentile, score_date = excluded.score_date, \
+             imported = excluded.imported",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), 5)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for s in chunk {
+            q = q
+                .bind(s.cve.as_str())
+                .bind(s.epss)
+                .bind(s.percentile)
+                .bind(s.date.as_deref())
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn import_vuln(
+    pool: &Pool<Db>,
+    actor: &str,
+    items: &[(String, pumpguard_model::VulnImport)],
+) -> Result<crate::vuln::VulnImportSummary> {
+    use pumpguard_model::VulnImport;
+
+    use crate::vuln::{VulnImportSummary, advisory_row, sbom_row};
+
+    let rejected = |index: usize| {
+        move |e: StoreError| StoreError::Rejected {
+            index,
+            why: e.to_string(),
+        }
+    };
+    let (mut tx, head) = begin_write(pool).await?;
+    let now = time::now();
+    let now_us = time::to_micros(now);
+    let mut chain = Chainer::at(head, now, actor);
+    let mut summary = VulnImportSummary::default();
+    let mut count = |change: DocumentChange| match change {
+        DocumentChange::New => summary.documents_new += 1,
+        DocumentChange::Updated => summary.documents_updated += 1,
+        DocumentChange::Unchanged => summary.documents_unchanged += 1,
+    };
+    let mut vulnerabilities = 0u64;
+    let mut kev_entries = 0u64;
+    let mut epss_scores = 0u64;
+    for (index, (source, item)) in items.iter().enumerate() {
+        match item {
+            VulnImport::Advisory(a) => {
+                let row = advisory_row(a).map_err(rejected(index))?;
+                let change = upsert_document(&mut tx, &row, source, now_us).await?;
+                count(change);
+                vulnerabilities += a.vulnerabilities.len() as u64;
+                if change != DocumentChange::Unchanged {
+                    replace_vuln_entries(&mut tx, a).await?;
+                    chain.record(
+                        "vuln.import",
+                        format!("advisory:{}", a.id),
+                        json!({
+                            "change": change.as_str(),
+                            "format": a.format.as_str(),
+                            "source": source,
+                            "revision": a.revision,
+                            "products": a.products.len(),
+                            "vulnerabilities": a.vulnerabilities.len(),
+                        }),
+                    );
+                }
+            }
+            VulnImport::Sbom(s) => {
+                let row = sbom_row(s).map_err(rejected(index))?;
+                let change = upsert_document(&mut tx, &row, source, now_us).await?;
+                count(change);
+                if change != DocumentChange::Unchanged {
+                    chain.record(
+                        "vuln.import",
+                        format!("sbom:{}", s.id),
+                        json!({
+                            "change": change.as_str(),
+                            "format": s.format.as_str(),
+                            "source": source,
+                            "components": s.components.len(),
+                        }),
+                    );
+                }
+            }
+            VulnImport::Kev(entries) => {
+                // One row per CVE (the last wins): PostgreSQL refuses to update a row
+                // twice in one statement.
+                let by_cve: std::collections::BTreeMap<&str, &pumpguard_model::KevEntry> =
+                    entries.iter().map(|k| (k.cve.as_str(), k)).collect();
+                let rows: Vec<_> = by_cve.into_values().collect();
+                upsert_kev(&mut tx, &rows, now_us).await?;
+                kev_entries += rows.len() as u64;
+                chain.record(
+                    "vuln.import",
+                    "kev".to_owned(),
+                    json!({"format": "kev", "source": source, "entries": rows.len()}),
+                );
+            }
+            VulnImport::Epss(scores) => {
+                let by_cve: std::collections::BTreeMap<&str, &pumpguard_model::EpssScore> =
+                    scores.iter().map(|s| (s.cve.as_str(), s)).collect();
+                let rows: Vec<_> = by_cve.into_values().collect();
+                upsert_epss(&mut tx, &rows, now_us).await?;
+                epss_scores += rows.len() as u64;
+                chain.record(
+                    "vuln.import",
+                    "epss".to_owned(),
+                    json!({
+                        "format": "epss",
+                        "source": source,
+                        "scores": rows.len(),
+                        "date": rows.first().and_then(|s| s.date.clone()),
+                    }),
+                );
+            }
+        }
+    }
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    summary.vulnerabilities = vulnerabilities;
+    summary.kev_entries = kev_entries;
+    summary.epss_scores = epss_scores;
+    Ok(summary)
+}
+
+pub(crate) async fn vuln_documents(
+    pool: &Pool<Db>,
+) -> Result<(Vec<pumpguard_model::Advisory>, Vec<pumpguard_model::Sbom>)> {
+    use crate::vuln::corrupt;
+
+    let mut rows = sqlx::query_as::<_, (String, String, String)>(
+        "SELECT id, kind, body FROM vuln_documents ORDER BY id",
+    )
+    .fetch(pool);
+    let (mut advisories, mut sboms) = (Vec::new(), Vec::new());
+    while let Some((id, kind, body)) = rows.try_next().await? {
+        let bad = |e: serde_json::Error| corrupt("vuln_documents", format!("{kind} {id}: {e}"));
+        match kind.as_str() {
+            "advisory" => advisories.push(serde_json::from_str(&body).map_err(bad)?),
+            "sbom" => sboms.push(serde_json::from_str(&body).map_err(bad)?),
+            other => {
+                return Err(corrupt(
+                    "vuln_documents",
+                    format!("{id}: unknown kind '{other}'"),
+                ));
+            }
+        }
+    }
+    Ok((advisories, sboms))
+}
+
+pub(crate) async fn vuln_signals(
+    pool: &Pool<Db>,
+) -> Result<(
+    Vec<pumpguard_model::KevEntry>,
+    Vec<pumpguard_model::EpssScore>,
+)> {
+    type KevRow = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let kev: Vec<KevRow> = sqlx::query_as(
+        "SELECT cve, vendor, product, name, date_added, due_date, required_action, \
+         known_ransomware FROM vuln_kev WHERE cve IN (SELECT cve FROM vuln_entries) ORDER BY cve",
+    )
+    .fetch_all(pool)
+    .await?;
+    let epss: Vec<(String, f64, f64, Option<String>)> = sqlx::query_as(
+        "SELECT cve, epss, percentile, score_date FROM vuln_epss \
+         WHERE cve IN (SELECT cve FROM vuln_entries) ORDER BY cve",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        kev.into_iter()
+            .map(|r| pumpguard_model::KevEntry {
+                cve: r.0,
+                vendor: r.1,
+                product: r.2,
+                name: r.3,
+                date_added: r.4,
+                due_date: r.5,
+                required_action: r.6,
+                known_ransomware: r.7,
+            })
+            .collect(),
+        epss.into_iter()
+            .map(|r| pumpguard_model::EpssScore {
+                cve: r.0,
+                epss: r.1,
+                percentile: r.2,
+                date: r.3,
+            })
+            .collect(),
+    ))
+}
+
+pub(crate) async fn list_vulns(pool: &Pool<Db>) -> Result<Vec<pumpguard_model::VulnListing>> {
+    use pumpguard_model::{SourcedScore, VulnListing};
+
+    type EntryRow = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT document_id, vuln_id, cve, title, score, severity, vector FROM vuln_entries \
+         ORDER BY document_id, vuln_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let (kev, epss) = vuln_signals(pool).await?;
+    let mut kev: HashMap<String, pumpguard_model::KevEntry> =
+        kev.into_iter().map(|k| (k.cve.clone(), k)).collect();
+    let mut epss: HashMap<String, pumpguard_model::EpssScore> =
+        epss.into_iter().map(|e| (e.cve.clone(), e)).collect();
+    let mut by_key: std::collections::BTreeMap<String, VulnListing> = Default::default();
+    for (document, vuln_id, cve, title, score, severity, vector) in rows {
+        let key = cve.unwrap_or(vuln_id);
+        let l = by_key.entry(key.clone()).or_insert_with(|| VulnListing {
+            cve: key,
+            title: None,
+            score: None,
+            severity: None,
+            scores: Vec::new(),
+            sources: Vec::new(),
+            kev: None,
+            epss: None,
+        });
+        if l.title.is_none() {
+            l.title = title;
+        }
+        if score.is_some() && score > l.score {
+            l.score = score;
+            l.severity = severity.clone();
+        }
+        l.scores.push(SourcedScore {
+            source: document.clone(),
+            score,
+            severity,
+            vector,
+        });
+        l.sources.push(document);
+    }
+    let mut out: Vec<VulnListing> = by_key
+        .into_values()
+        .map(|mut l| {
+            l.kev = kev.remove(&l.cve);
+            l.epss = epss.remove(&l.cve);
+            l
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .unwrap_or(-1.0)
+            .total_cmp(&a.score.unwrap_or(-1.0))
+            .then_with(|| a.cve.cmp(&b.cve))
+    });
+    Ok(out)
+}
+
+pub(crate) async fn set_triage(
+    pool: &Pool<Db>,
+    actor: &str,
+    d: &pumpguard_model::TriageDecision,
+) -> Result<()> {
+    use crate::vuln::{triage_detail, triage_object};
+
+    let firmware = d.firmware.as_deref().unwrap_or("");
+    let (mut tx, head) = begin_write(pool).await?;
+    let before: Option<(String,)> = sqlx::query_as(
+        "SELECT status FROM vuln_triage WHERE model = $1 AND firmware = $2 AND cve = $3",
+    )
+    .bind(d.model.as_str())
+    .bind(firmware)
+    .bind(d.cve.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let now = time::now();
+    sqlx::query(
+        "INSERT INTO vuln_triage (model, firmware, cve, status, justification, statement, \
+         decided, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (model, firmware, cve) DO UPDATE SET status = excluded.status, \
+         justification = excluded.justification, statement = excluded.statement, \
+         decided = excluded.decided, actor = excluded.actor",
+    )
+    .bind(d.model.as_str())
+    .bind(firmware)
+    .bind(d.cve.as_str())
+    .bind(d.status.as_str())
+    .bind(d.justification.as_deref())
+    .bind(d.statement.as_deref())
+    .bind(time::to_micros(now))
+    .bind(actor)
+    .execute(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, now, actor);
+    chain.record(
+        "vuln.triage",
+        triage_object(d),
+        triage_detail(d, before.as_ref().map(|b| b.0.as_str())),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn list_triage(pool: &Pool<Db>) -> Result<Vec<pumpguard_model::TriageDecision>> {
+    use crate::vuln::corrupt;
+
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT model, firmware, cve, status, justification, statement, decided, actor \
+         FROM vuln_triage ORDER BY model, firmware, cve",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(pumpguard_model::TriageDecision {
+                status: r
+                    .3
+                    .parse()
+                    .map_err(|e: String| corrupt("vuln_triage", format!("{}: {e}", r.2)))?,
+                decided: time::from_micros(r.6).ok_or_else(|| {
+                    corrupt("vuln_triage", format!("{}: time {} out of range", r.2, r.6))
+                })?,
+                model: r.0,
+                firmware: (!r.1.is_empty()).then_some(r.1),
+                cve: r.2,
+                justification: r.4,
+                statement: r.5,
+                actor: r.7,
+            })
+        })
+        .collect()
+}
