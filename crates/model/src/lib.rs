@@ -29,6 +29,7 @@ pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
 pub use vuln::{
     Advisory, Component, Confidence, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore,
-    EpssScore, KevEntry, Product, ProductStatus, Remediation, Sbom, SourcedScore, TriageDecision,
-    VEX_JUSTIFICATIONS, VexStatus, VulnFormat, VulnImport, VulnListing, Vulnerability,
+    EpssScore, KevEntry, Product, ProductRelationship, ProductStatus, Remediation, Sbom,
+    SourcedScore, TriageDecision, VEX_JUSTIFICATIONS, VexStatus, VulnFormat, VulnImport,
+    VulnListing, Vulnerability,
 };

@@ -98,6 +98,23 @@ pub struct Product {
     pub full_name: Option<String>,
     pub cpe: Option<String>,
     pub purl: Option<String>,
+    /// For a product the document defines by a relationship (CSAF `relationships`: one
+    /// product installed on, or a default component of, another), the two products it
+    /// joins. Vendor, name and version are then those of `relationship.product_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<ProductRelationship>,
+}
+
+/// A CSAF relationship: `product_id` is `category` of `relates_to_product_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductRelationship {
+    /// `default_component_of`, `external_component_of`, `installed_on`,
+    /// `installed_with`, `optional_component_of`.
+    pub category: String,
+    /// The component (CSAF `product_reference`).
+    pub product_id: String,
+    /// The platform or product it belongs to (CSAF `relates_to_product_reference`).
+    pub relates_to_product_id: String,
 }
 
 /// One vulnerability: a CVE, or an advisory's own id when it has none.
@@ -131,6 +148,10 @@ pub struct CvssScore {
     pub severity: Option<String>,
     /// Who scored it (NVD, the CNA, the advisory's publisher).
     pub source: Option<String>,
+    /// The products this score is for (CSAF `scores[].products`); empty when it is for
+    /// every product the vulnerability names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub product_ids: Vec<String>,
 }
 
 /// VEX status of a product for a vulnerability.

@@ -246,6 +246,7 @@ mod tests {
             score,
             severity: None,
             source: None,
+            product_ids: vec![],
         };
         let scores = [s("2.0", 10.0), s("3.1", 5.3), s("3.0", 9.8), s("3.1", 6.1)];
         let h = headline_score(&scores).expect("one");

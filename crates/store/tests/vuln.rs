@@ -18,6 +18,7 @@ fn score(version: &str, vector: &str, score: f64, severity: &str) -> CvssScore {
         score,
         severity: Some(severity.into()),
         source: None,
+        product_ids: vec![],
     }
 }
 
@@ -60,6 +61,7 @@ fn advisory(id: &str, format: VulnFormat, vulns: Vec<Vulnerability>) -> Advisory
             full_name: None,
             cpe: None,
             purl: None,
+            relationship: None,
         }],
         vulnerabilities: vulns,
     }

@@ -4,4 +4,31 @@
 //! their version constraints to inventory assets (vendor, model, firmware), each match
 //! with its reason and confidence. No I/O beyond reading the bytes it is given.
 
+mod common;
+pub mod cpe;
+mod csaf;
+pub mod cvss;
+mod cyclonedx;
+mod epss;
+mod error;
 pub mod exposure;
+mod json;
+mod kev;
+mod nvd;
+mod openvex;
+mod sniff;
+mod spdx;
+pub mod validate;
+
+pub use error::ReadError;
+
+use pumpguard_model::VulnImport;
+
+/// Reads one file of vulnerability intelligence, whatever its format: the format is told
+/// from the content (`file` names it in ids when the document has none of its own).
+/// CSAF 2.0 (advisory or VEX), NVD CVE API 2.0 (one record or a page), CISA KEV, EPSS
+/// CSV, CycloneDX 1.4–1.7 (SBOM and/or VEX), SPDX 2.3 and OpenVEX. Never panics: bytes
+/// that are none of these are a [`ReadError`] saying where and why.
+pub fn read(bytes: &[u8], file: &str) -> Result<Vec<VulnImport>, ReadError> {
+    sniff::read(bytes, file)
+}
