@@ -3,3 +3,6 @@
 //! normalised types of `pumpguard_model`, scores CVSS vectors, and matches products and
 //! their version constraints to inventory assets (vendor, model, firmware), each match
 //! with its reason and confidence. No I/O beyond reading the bytes it is given.
+
+pub mod names;
+pub mod version;
