@@ -761,8 +761,9 @@ enum Piece {
     Alt(Alt),
 }
 
-fn lex(text: &str) -> Result<Vec<Lex>, String> {
-    let chars: Vec<char> = text.chars().collect();
+/// Splits a version text into lexical units, each with where it is in the text (char
+/// indices, end exclusive).
+fn lex(chars: &[char]) -> Result<Vec<(Lex, usize, usize)>, String> {
     let mut out = Vec::new();
     let mut i = 0;
     // Index just past the parenthesis that matches the one at `open`, or the end.
@@ -784,15 +785,19 @@ fn lex(text: &str) -> Result<Vec<Lex>, String> {
     };
     while let Some(&c) = chars.get(i) {
         let next = chars.get(i + 1).copied();
-        match c {
-            _ if c.is_whitespace() => i += 1,
-            '|' | ',' | ';' => {
-                out.push(Lex::Sep);
+        let start = i;
+        let unit = match c {
+            _ if c.is_whitespace() => {
                 i += 1;
+                continue;
+            }
+            '|' | ',' | ';' => {
+                i += 1;
+                Lex::Sep
             }
             '/' if next.is_none_or(char::is_whitespace) => {
-                out.push(Lex::Sep);
                 i += 1;
+                Lex::Sep
             }
             '<' | '>' | '=' | '≤' | '≥' => {
                 let (op, len) = match (c, next) {
@@ -805,16 +810,16 @@ fn lex(text: &str) -> Result<Vec<Lex>, String> {
                     ('≥', _) => (Op::Ge, 1),
                     _ => (Op::Eq, 1),
                 };
-                out.push(Lex::Op(op));
                 i += len;
+                Lex::Op(op)
             }
             '!' if next == Some('=') => return Err("'!=' exclusions are not supported".into()),
             '(' => {
                 let end = close(i);
                 let inner: String = chars[i + 1..end].iter().collect();
                 let inner = inner.strip_suffix(')').unwrap_or(&inner);
-                out.push(Lex::Group(inner.trim().to_owned()));
                 i = end;
+                Lex::Group(collapse(inner))
             }
             _ => {
                 let mut word = String::new();
@@ -835,11 +840,17 @@ fn lex(text: &str) -> Result<Vec<Lex>, String> {
                     word.push(c);
                     i += 1;
                 }
-                out.push(Lex::Word(word));
+                Lex::Word(word)
             }
-        }
+        };
+        out.push((unit, start, i));
     }
     Ok(out)
+}
+
+/// The text with each run of white space made one space.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Words that are never part of a version.
@@ -953,6 +964,30 @@ const PROSE_IN_WORD: &[&str] = &[
     "shipped",
     "manufactured",
 ];
+/// Words after which the rest of the text is a condition (`with …`, `using …`).
+const CONDITION_WORDS: &[&str] = &[
+    "with",
+    "using",
+    "running",
+    "when",
+    "if",
+    "that",
+    "except",
+    "excluding",
+    "without",
+    "in",
+    "on",
+    "unless",
+];
+/// Words after which the rest of an alternative is a note (`model 35700BAX2`).
+const NOTE_WORDS: &[&str] = &[
+    "model", "models", "part", "p/n", "pn", "type", "hw", "hardware",
+];
+/// Words that may start an alternative.
+const ITEM_WORDS: &[&str] = &[
+    "all", "version", "versions", "firmware", "software", "between", "prior", "before", "through",
+    "up", "from", "since", "after",
+];
 
 fn has_digit(w: &str) -> bool {
     w.chars().any(|c| c.is_ascii_digit())
@@ -984,6 +1019,24 @@ fn is_version_tail(w: &str) -> bool {
     has_digit(w) || VERSION_WORDS.contains(&w.to_lowercase().as_str()) || is_code(w, 4)
 }
 
+/// A complete dotted version such as `2.2.0.1`, `v1.4` or `7.x`: two of them in a row
+/// are two versions (`2.2 2.2.0.1`), not one.
+fn is_dotted(w: &str) -> bool {
+    let mut parts = strip_v(w).split('.');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let rest: Vec<&str> = parts.collect();
+    first_ok
+        && !rest.is_empty()
+        && rest.iter().all(|p| {
+            !p.is_empty()
+                && (p.chars().all(|c| c.is_ascii_digit())
+                    || p.chars().all(|c| c == 'x' || c == 'X')
+                    || *p == "*")
+        })
+}
+
 fn alpha_words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
@@ -1001,31 +1054,41 @@ fn check_version_text(v: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Words after which the rest of an alternative is a condition (`with …`, `using …`).
-const CONDITION_WORDS: &[&str] = &[
-    "with", "using", "running", "when", "if", "that", "except", "without", "in", "on",
-];
-/// Words after which the rest of an alternative is a note (`model 35700BAX2`).
-const NOTE_WORDS: &[&str] = &[
-    "model", "models", "part", "p/n", "pn", "type", "hw", "hardware",
-];
-
-/// A parenthesised remark is a condition when it restricts (`with …`, a comparison, a
-/// list) and a note otherwise (`global`, `U.S.`, `only affected by CVE-…`).
+/// A parenthesised remark is a condition when it restricts (`with …`, `excluding …`,
+/// `… if …`, a comparison, a list, a module) and a note otherwise (`global`, `U.S.`,
+/// `only affected by CVE-…`, `Build 683.0`).
 fn group_is_condition(g: &str) -> bool {
-    let first = g
-        .split_whitespace()
-        .next()
-        .map(str::to_lowercase)
-        .unwrap_or_default();
-    CONDITION_WORDS.contains(&first.as_str())
-        || (first == "only" && !g.to_lowercase().contains("affected by"))
+    let lower = g.to_lowercase();
+    if lower.contains("cve-") {
+        return false;
+    }
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = words.first().copied().unwrap_or_default();
+    CONDITION_WORDS.contains(&first)
+        || first == "not"
+        || words
+            .iter()
+            .any(|w| ["if", "only", "unless", "when"].contains(w) || w.starts_with("module"))
         || g.contains(['<', '>', '=', '|', '≤', '≥'])
-        || g.to_lowercase().contains("module")
+}
+
+/// `(including)` / `(excluding)` after a bound.
+fn inclusivity_word(g: &str) -> Option<bool> {
+    match g.to_lowercase().as_str() {
+        "including" | "inclusive" | "included" | "incl." | "incl" => Some(true),
+        "excluding" | "exclusive" | "excluded" | "excl." | "excl" => Some(false),
+        _ => None,
+    }
 }
 
 struct Parser {
+    chars: Vec<char>,
     lex: Vec<Lex>,
+    /// Where each unit of `lex` is in `chars`.
+    spans: Vec<(usize, usize)>,
     pos: usize,
 }
 
@@ -1037,6 +1100,20 @@ fn lower(w: &Lex) -> Option<String> {
 }
 
 impl Parser {
+    fn new(text: &str) -> Result<Parser, String> {
+        let chars: Vec<char> = text.chars().collect();
+        let (lex, spans) = lex(&chars)?
+            .into_iter()
+            .map(|(l, s, e)| (l, (s, e)))
+            .unzip();
+        Ok(Parser {
+            chars,
+            lex,
+            spans,
+            pos: 0,
+        })
+    }
+
     fn peek(&self) -> Option<&Lex> {
         self.lex.get(self.pos)
     }
@@ -1054,25 +1131,63 @@ impl Parser {
             .is_some_and(|w| options.contains(&w.as_str()))
     }
 
-    /// The rest of the text, written back.
+    /// The text of units `from..to`, as written (white space collapsed).
+    fn source(&self, from: usize, to: usize) -> String {
+        let start = self.spans.get(from).map_or(self.chars.len(), |s| s.0);
+        let end = to
+            .checked_sub(1)
+            .and_then(|last| self.spans.get(last))
+            .map_or(start, |s| s.1)
+            .max(start);
+        collapse(&self.chars[start..end].iter().collect::<String>())
+    }
+
+    /// The rest of the text, as written.
     fn rest(&self) -> String {
-        render(&self.lex[self.pos.min(self.lex.len())..])
+        self.source(self.pos, self.lex.len())
     }
 
     fn at_item_end(&self) -> bool {
         matches!(self.peek(), None | Some(Lex::Sep))
     }
 
+    /// Whether the unit `k` ahead can start an alternative.
+    fn starts_item(&self, k: usize) -> bool {
+        match self.peek_at(k) {
+            Some(Lex::Op(_)) => true,
+            Some(Lex::Word(w)) => {
+                is_version_head(w) || ITEM_WORDS.contains(&w.to_lowercase().as_str())
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a condition starts `k` ahead (`with …`, `only if …`).
+    fn starts_condition(&self, k: usize) -> bool {
+        self.word_is(k, CONDITION_WORDS)
+            || self.word_is(k, &["only"])
+                && self.word_is(
+                    k + 1,
+                    &["if", "when", "with", "on", "for", "in", "using", "running"],
+                )
+    }
+
     /// A version: a head word and the words that may follow it, or a parenthesised
     /// version right after an operator (`<=(R4.10)`).
     fn version(&mut self, after_op: bool) -> Result<String, String> {
+        // `< rev. 8.3.0`, `<= Version 4.02C`.
+        if self.word_is(0, &["rev", "rev.", "revision", "version", "ver", "ver."])
+            && matches!(self.peek_at(1), Some(Lex::Word(w)) if has_digit(w))
+        {
+            self.pos += 1;
+        }
         let head = match self.peek() {
             Some(Lex::Word(w)) if is_version_head(w) => w.clone(),
             Some(Lex::Group(g)) if after_op && !g.contains(' ') && !g.is_empty() => g.clone(),
-            Some(other) => {
+            Some(_) => {
                 return Err(format!(
                     "expected a version at '{}'",
-                    render(std::slice::from_ref(other))
+                    self.source(self.pos, self.pos + 1)
                 ));
             }
             None => return Err("a version is missing at the end".into()),
@@ -1080,7 +1195,8 @@ impl Parser {
         self.pos += 1;
         let mut words = vec![head];
         while let Some(Lex::Word(w)) = self.peek() {
-            if !is_version_tail(w) {
+            let after_dotted = words.last().is_some_and(|last| is_dotted(last));
+            if !is_version_tail(w) || after_dotted && is_dotted(w) {
                 break;
             }
             words.push(w.clone());
@@ -1101,7 +1217,6 @@ impl Parser {
             "later", "above", "newer", "higher", "after", "greater", "up", "onwards", "onward",
             "beyond",
         ];
-        let mut k = 0;
         if self.word_is(0, &["onwards", "onward"]) {
             self.pos += 1;
             return Some(Op::Ge);
@@ -1109,7 +1224,7 @@ impl Parser {
         if !self.word_is(0, &["and", "or", "&"]) {
             return None;
         }
-        k += 1;
+        let mut k = 1;
         if self.word_is(k, &["all"]) {
             k += 1;
         }
@@ -1131,21 +1246,14 @@ impl Parser {
         Some(op)
     }
 
-    /// `(including)` / `(excluding)` after a bound.
-    fn inclusivity(&mut self, default: bool) -> bool {
-        if let Some(Lex::Group(g)) = self.peek() {
-            let g = g.to_lowercase();
-            let v = match g.as_str() {
-                "including" | "inclusive" | "included" => Some(true),
-                "excluding" | "exclusive" | "excluded" => Some(false),
-                _ => None,
-            };
-            if let Some(v) = v {
-                self.pos += 1;
-                return v;
-            }
-        }
-        default
+    /// `(including)` / `(excluding)` here, consumed.
+    fn inclusivity(&mut self) -> Option<bool> {
+        let Some(Lex::Group(g)) = self.peek() else {
+            return None;
+        };
+        let inclusive = inclusivity_word(g)?;
+        self.pos += 1;
+        Some(inclusive)
     }
 
     /// Prose before a version: `prior to`, `before`, `through`, `up to (and including)`,
@@ -1171,9 +1279,29 @@ impl Parser {
         })
     }
 
-    /// One alternative (which may be a pair of bounds).
+    /// The other end of `X to Y`, `X (including) and Y (excluding)`, `between X and Y`.
+    fn upper_end(&mut self, lo: String, lo_inc: bool) -> Result<Piece, String> {
+        if !self.word_is(0, &["and", "to", "through", "thru", "-", "–"]) {
+            return Err(format!("the range from {lo} has no upper end"));
+        }
+        self.pos += 1;
+        let hi = self.version(false)?;
+        let hi_inc = self.inclusivity().unwrap_or(true);
+        closed(lo, lo_inc, hi, hi_inc, None)
+    }
+
+    /// One alternative (which may be one bound of a range).
     fn item(&mut self, first: bool) -> Result<Vec<Piece>, String> {
         let mut pieces = Vec::new();
+        let mut label = None;
+        // `V4.7: < V4.7 HF27`: a label names the line the rest is about.
+        if let Some(Lex::Word(w)) = self.peek()
+            && w.len() > 1
+            && w.ends_with(':')
+        {
+            label = Some(w.trim_end_matches(':').to_owned());
+            self.pos += 1;
+        }
         let mut all = false;
         if self.word_is(0, &["all"]) {
             all = true;
@@ -1204,9 +1332,13 @@ impl Parser {
             if self.word_is(0, &["version", "versions"]) {
                 self.pos += 1;
             }
+        } else if self.word_is(0, &["rev", "rev.", "revision"])
+            && matches!(self.peek_at(1), Some(Lex::Word(w)) if has_digit(w))
+        {
+            self.pos += 1;
         }
 
-        let starts_condition = self.word_is(0, CONDITION_WORDS);
+        let starts_condition = self.starts_condition(0);
         if (all || first) && (self.at_item_end() || starts_condition)
             || all && matches!(self.peek(), Some(Lex::Group(_)))
         {
@@ -1217,21 +1349,13 @@ impl Parser {
         } else if self.word_is(0, &["between"]) {
             self.pos += 1;
             let lo = self.version(false)?;
-            let lo_inc = self.inclusivity(true);
-            if !self.word_is(0, &["and", "to"]) {
-                return Err(format!("'between {lo}' has no upper end"));
-            }
-            self.pos += 1;
-            let hi = self.version(false)?;
-            let hi_inc = self.inclusivity(true);
-            pieces.push(closed(lo, lo_inc, hi, hi_inc, None));
+            let lo_inc = self.inclusivity().unwrap_or(true);
+            pieces.push(self.upper_end(lo, lo_inc)?);
         } else if let Some((op, n)) = self.prose_prefix() {
             self.pos += n;
             let v = self.version(false)?;
             if op == Op::Ge && self.word_is(0, &["to", "through", "thru", "until", "-", "–"]) {
-                self.pos += 1;
-                let hi = self.version(false)?;
-                pieces.push(closed(v, true, hi, true, None));
+                pieces.push(self.upper_end(v, true)?);
             } else {
                 pieces.push(bound(op, v, true));
             }
@@ -1246,7 +1370,25 @@ impl Parser {
             }
         } else {
             let v = self.version(false)?;
-            if let Some(op) = self.postfix() {
+            if !first
+                && let Some(Tok::Alpha(w)) = tokens(&v).first()
+                && POST_RELEASE.contains(&w.as_str())
+            {
+                // `< 4.8 | SP5`: a service pack split from the version it belongs to.
+                return Err(format!("'{v}' is not a version on its own"));
+            }
+            let mut more = Vec::new();
+            while is_dotted(&v) && matches!(self.peek(), Some(Lex::Word(w)) if is_dotted(w)) {
+                more.push(self.version(false)?);
+            }
+            if !more.is_empty() {
+                // `2.2 2.2.0.1`: versions listed with spaces only.
+                for v in std::iter::once(v).chain(more) {
+                    pieces.push(Piece::Alt(plain(v)));
+                }
+            } else if let Some(inclusive) = self.inclusivity() {
+                pieces.push(self.upper_end(v, inclusive)?);
+            } else if let Some(op) = self.postfix() {
                 pieces.push(bound(op, v, true));
             } else if let Some(Lex::Op(op)) = self.peek().cloned() {
                 // `A10 < A11`, `1.91 <= 2.8.0.367`: a version, an operator, a version.
@@ -1258,7 +1400,7 @@ impl Parser {
                             "written '{v} {} {hi}', read as {v} to {hi} inclusive",
                             op_text(op)
                         );
-                        pieces.push(closed(v, true, hi, true, Some(note)));
+                        pieces.push(closed(v, true, hi, true, Some(note))?);
                     }
                     // `NMC2 <= 6.9.6`: the first word names what the version is of.
                     _ => {
@@ -1268,15 +1410,9 @@ impl Parser {
                     }
                 }
             } else if self.word_is(0, &["to", "through", "thru", "-", "–"]) {
-                self.pos += 1;
-                let hi = self.version(false)?;
-                pieces.push(closed(v, true, hi, true, None));
-            } else if v == "*" || v.eq_ignore_ascii_case("x") {
-                pieces.push(Piece::Alt(Alt::new(VersionSet::Any)));
-            } else if is_wildcard_text(&v) {
-                pieces.push(Piece::Alt(Alt::new(VersionSet::Prefix { pattern: v })));
+                pieces.push(self.upper_end(v, true)?);
             } else {
-                pieces.push(Piece::Alt(Alt::new(VersionSet::Exact { version: v })));
+                pieces.push(Piece::Alt(plain(v)));
             }
         }
 
@@ -1284,12 +1420,16 @@ impl Parser {
         loop {
             match self.peek().cloned() {
                 Some(Lex::Group(g)) => {
+                    if inclusivity_word(&g).is_some() {
+                        return Err(format!("'({g})' without a range"));
+                    }
                     self.pos += 1;
                     if g.is_empty() {
                         continue;
                     }
+                    let condition = group_is_condition(&g);
                     for p in &mut pieces {
-                        if group_is_condition(&g) {
+                        if condition {
                             add_condition(p, g.clone());
                         } else {
                             add_note(p, g.clone());
@@ -1301,26 +1441,36 @@ impl Parser {
                     while matches!(self.peek(), Some(Lex::Word(_))) {
                         self.pos += 1;
                     }
-                    let note = render(&self.lex[start..self.pos]);
+                    let note = self.source(start, self.pos);
                     for p in &mut pieces {
                         add_note(p, note.clone());
                     }
                 }
+                // A footnote mark (`1.2 *`).
+                Some(Lex::Word(w)) if w == "*" => {
+                    self.pos += 1;
+                    for p in &mut pieces {
+                        add_note(p, "*".into());
+                    }
+                }
                 Some(Lex::Word(w))
-                    if CONDITION_WORDS.contains(&w.to_lowercase().as_str())
-                        || (w.eq_ignore_ascii_case("and")
-                            && self.peek_at(1).is_some_and(|l| match l {
-                                Lex::Word(n) => !is_version_head(n),
-                                _ => false,
-                            })) =>
+                    if self.starts_condition(0)
+                        || w.eq_ignore_ascii_case("and")
+                            && self.peek_at(1).is_some()
+                            && !self.starts_item(1) =>
                 {
-                    let cond = self.rest();
+                    let condition = self.rest();
                     self.pos = self.lex.len();
                     for p in &mut pieces {
-                        add_condition(p, cond.clone());
+                        add_condition(p, condition.clone());
                     }
                 }
                 _ => break,
+            }
+        }
+        if let Some(label) = label {
+            for p in &mut pieces {
+                add_note(p, label.clone());
             }
         }
         Ok(pieces)
@@ -1329,10 +1479,7 @@ impl Parser {
     fn items(&mut self) -> Result<Vec<Piece>, String> {
         let mut pieces = Vec::new();
         let mut first = true;
-        loop {
-            if self.peek().is_none() {
-                break;
-            }
+        while self.peek().is_some() {
             pieces.extend(self.item(first)?);
             first = false;
             match self.peek() {
@@ -1353,6 +1500,17 @@ impl Parser {
     }
 }
 
+/// An exact version, a wildcard, or every version (`*`).
+fn plain(v: String) -> Alt {
+    if v == "*" || v.eq_ignore_ascii_case("x") {
+        Alt::new(VersionSet::Any)
+    } else if is_wildcard_text(&v) {
+        Alt::new(VersionSet::Prefix { pattern: v })
+    } else {
+        Alt::new(VersionSet::Exact { version: v })
+    }
+}
+
 fn op_text(op: Op) -> &'static str {
     match op {
         Op::Lt => "<",
@@ -1361,18 +1519,6 @@ fn op_text(op: Op) -> &'static str {
         Op::Ge => ">=",
         Op::Eq => "=",
     }
-}
-
-fn render(lex: &[Lex]) -> String {
-    lex.iter()
-        .map(|l| match l {
-            Lex::Op(op) => op_text(*op).to_owned(),
-            Lex::Sep => "|".to_owned(),
-            Lex::Group(g) => format!("({g})"),
-            Lex::Word(w) => w.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn bound(op: Op, version: String, inferred: bool) -> Piece {
@@ -1385,8 +1531,25 @@ fn bound(op: Op, version: String, inferred: bool) -> Piece {
     }
 }
 
-fn closed(lo: String, lo_inc: bool, hi: String, hi_inc: bool, note: Option<String>) -> Piece {
-    Piece::Alt(Alt {
+/// A range written in words (`X to Y`, `A10 < A11`): its ends must be versions of one
+/// line, the lower first.
+fn closed(
+    lo: String,
+    lo_inc: bool,
+    hi: String,
+    hi_inc: bool,
+    note: Option<String>,
+) -> Result<Piece, String> {
+    match cmp_tokens(&tokens(&lo), &tokens(&hi)) {
+        Cmp::Ord(Ordering::Greater) => {
+            return Err(format!("lower end {lo} is above upper end {hi}"));
+        }
+        Cmp::Ord(_) => {}
+        Cmp::OtherLine | Cmp::Ambiguous => {
+            return Err(format!("{lo} and {hi} are not versions of one line"));
+        }
+    }
+    Ok(Piece::Alt(Alt {
         versions: VersionSet::Range {
             lower: Some(Bound {
                 version: lo,
@@ -1400,7 +1563,7 @@ fn closed(lo: String, lo_inc: bool, hi: String, hi_inc: bool, note: Option<Strin
         notes: note.into_iter().collect(),
         conditions: Vec::new(),
         inferred: true,
-    })
+    }))
 }
 
 fn add_note(p: &mut Piece, note: String) {
@@ -1467,13 +1630,20 @@ fn pair(pieces: Vec<Piece>) -> Result<Vec<Alt>, String> {
             conditions: next_conditions,
         }) = iter.next_if(|p| matches!(p, Piece::Bound { op, .. } if op.is_upper()))
         {
-            if let Cmp::Ord(Ordering::Greater) =
-                cmp_tokens(&tokens(&this.version), &tokens(&next_version))
-            {
-                return Err(format!(
-                    "lower bound {} is above upper bound {next_version}",
-                    this.version
-                ));
+            match cmp_with_pattern(&tokens(&this.version), &tokens(&next_version)) {
+                Cmp::Ord(Ordering::Greater) => {
+                    return Err(format!(
+                        "lower bound {} is above upper bound {next_version}",
+                        this.version
+                    ));
+                }
+                Cmp::Ord(_) => {}
+                Cmp::OtherLine | Cmp::Ambiguous => {
+                    return Err(format!(
+                        "bounds {} and {next_version} are not versions of one line",
+                        this.version
+                    ));
+                }
             }
             alt.versions = VersionSet::Range {
                 lower: Some(this),
@@ -1630,11 +1800,7 @@ pub fn parse(text: &str, is_range: bool) -> Constraint {
     if t.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("vers:")) {
         return parse_vers(t.get(5..).unwrap_or_default()).unwrap_or_else(unparsed);
     }
-    let result = lex(t).and_then(|lexed| {
-        let mut parser = Parser { lex: lexed, pos: 0 };
-        let pieces = parser.items()?;
-        pair(pieces)
-    });
+    let result = Parser::new(t).and_then(|mut parser| pair(parser.items()?));
     match result {
         Ok(alts) => alts_constraint(alts),
         Err(why) => unparsed(why),

@@ -554,6 +554,84 @@ fn conditions_and_notes() {
 }
 
 #[test]
+fn more_real_shapes() {
+    let c = parse("2.0.3.00.016 (including) and 2.0.6 (excluding)", true);
+    assert_eq!(
+        alts(&c)[0].versions,
+        range(Some(("2.0.3.00.016", true)), Some(("2.0.6", false)))
+    );
+    // The ends of a worded range must be of one line.
+    assert!(
+        parse(
+            "4.7 | SP2  Hotfix 1 (including) and V4.7 SP4 (excluding)",
+            true
+        )
+        .is_unparsed()
+    );
+    assert!(parse("6ED1052-xyyxx-0BA8 FS:01 to FS:06", true).is_unparsed());
+    assert!(parse("3.0 (including)", true).is_unparsed());
+
+    let c = parse("2.1 | 2.2 2.2.0.1 | 2.2.0.2", false);
+    assert_eq!(
+        alts(&c),
+        &[
+            exact("2.1"),
+            exact("2.2"),
+            exact("2.2.0.1"),
+            exact("2.2.0.2")
+        ]
+    );
+    let c = parse("1.60 | 7.x 8.x", false);
+    assert_eq!(alts(&c).len(), 3);
+    assert!(affected(&c, "8.4"));
+
+    let c = parse("V04.00.02 and all versions >= V04.00.15 < 04.00.18", true);
+    assert_eq!(
+        alts(&c),
+        &[
+            exact("V04.00.02"),
+            Alt::new(range(Some(("V04.00.15", true)), Some(("04.00.18", false))))
+        ]
+    );
+
+    let c = parse("<= 9.6 (excluding 9.4.2.6 and 9.5.3.2)", true);
+    assert_eq!(
+        alts(&c)[0].conditions,
+        vec!["excluding 9.4.2.6 and 9.5.3.2".to_owned()]
+    );
+    assert!(review(&c, "9.4.2.6"));
+    assert!(not_affected(&c, "9.7"));
+
+    let c = parse("V4.7: < V4.7 HF27", true);
+    assert_eq!(
+        alts(&c)[0].versions,
+        range(None, Some(("V4.7 HF27", false)))
+    );
+    assert_eq!(alts(&c)[0].notes, vec!["V4.7".to_owned()]);
+
+    assert!(parse("< 4.8 | SP5", true).is_unparsed());
+    assert_eq!(alts(&parse("1.2 *", false))[0].notes, vec!["*".to_owned()]);
+
+    let c = parse("* running on old, unsupported operating systems", false);
+    assert_eq!(
+        alts(&c)[0].conditions,
+        vec!["running on old, unsupported operating systems".to_owned()]
+    );
+    let c = parse("All versions only if web components are used", false);
+    assert_eq!(
+        alts(&c)[0].conditions,
+        vec!["only if web components are used".to_owned()]
+    );
+    let c = parse("< V10.4.1 only if web components are used", false);
+    assert!(review(&c, "10.4"));
+    assert!(not_affected(&c, "10.4.1"));
+    let c = parse("<  rev. 8.3.0", true);
+    assert_eq!(alts(&c)[0].versions, range(None, Some(("8.3.0", false))));
+    let c = parse("V1.1, V1.2, and V1.3", false);
+    assert_eq!(alts(&c), &[exact("V1.1"), exact("V1.2"), exact("V1.3")]);
+}
+
+#[test]
 fn unreadable_text_is_unparsed_not_guessed() {
     for text in [
         "",
