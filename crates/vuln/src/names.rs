@@ -475,6 +475,10 @@ fn split_run_together(side: &mut NameWords, other: &NameWords, drop: &[String]) 
         .collect();
     for w in unmatched {
         let chars: Vec<char> = w.chars().collect();
+        // Names are short; a long run is no product word (and would cost quadratic time).
+        if chars.len() > 40 {
+            continue;
+        }
         for cut in 1..chars.len() {
             let a: String = chars[..cut].iter().collect();
             let b: String = chars[cut..].iter().collect();

@@ -461,7 +461,10 @@ fn check_alt(fw: &str, fw_tokens: &[Tok], alt: &Alt) -> Outcome {
         conditions: alt.conditions.clone(),
     };
     match &alt.versions {
-        VersionSet::Any => inside(high, format!("all versions are affected{notes}")),
+        VersionSet::Any => inside(
+            high,
+            format!("firmware {fw}: all versions are affected{notes}"),
+        ),
         VersionSet::Exact { version } => match cmp_tokens(fw_tokens, &tokens(version)) {
             Cmp::Ord(Ordering::Equal) => inside(high, format!("firmware {fw} is {version}{notes}")),
             Cmp::Ord(_) => Outcome::Out {
@@ -766,8 +769,9 @@ enum Piece {
 fn lex(chars: &[char]) -> Result<Vec<(Lex, usize, usize)>, String> {
     let mut out = Vec::new();
     let mut i = 0;
-    // Index just past the parenthesis that matches the one at `open`, or the end.
-    let close = |open: usize| -> usize {
+    // Index just past the parenthesis that matches the one at `open` (and true), or the
+    // end (and false).
+    let close = |open: usize| -> (usize, bool) {
         let mut depth = 0usize;
         for (j, c) in chars.iter().enumerate().skip(open) {
             match c {
@@ -775,13 +779,13 @@ fn lex(chars: &[char]) -> Result<Vec<(Lex, usize, usize)>, String> {
                 ')' => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return j + 1;
+                        return (j + 1, true);
                     }
                 }
                 _ => {}
             }
         }
-        chars.len()
+        (chars.len(), false)
     };
     while let Some(&c) = chars.get(i) {
         let next = chars.get(i + 1).copied();
@@ -815,11 +819,11 @@ fn lex(chars: &[char]) -> Result<Vec<(Lex, usize, usize)>, String> {
             }
             '!' if next == Some('=') => return Err("'!=' exclusions are not supported".into()),
             '(' => {
-                let end = close(i);
-                let inner: String = chars[i + 1..end].iter().collect();
-                let inner = inner.strip_suffix(')').unwrap_or(&inner);
+                let (end, closed) = close(i);
+                let inner_end = if closed { end - 1 } else { end };
+                let inner: String = chars[i + 1..inner_end].iter().collect();
                 i = end;
-                Lex::Group(collapse(inner))
+                Lex::Group(collapse(&inner))
             }
             _ => {
                 let mut word = String::new();
@@ -832,7 +836,7 @@ fn lex(chars: &[char]) -> Result<Vec<(Lex, usize, usize)>, String> {
                     }
                     if c == '(' {
                         // Parentheses inside a word belong to it: `02.07.07(10)`.
-                        let end = close(i);
+                        let (end, _) = close(i);
                         word.extend(&chars[i..end]);
                         i = end;
                         continue;

@@ -464,6 +464,13 @@ fn baxter_module_condition_needs_review() {
     assert_eq!(alts(&c).len(), 1);
     assert!(review(&c, "6.1"));
     assert!(not_affected(&c, "9.1"));
+    assert_eq!(
+        alts(&c)[0].conditions,
+        vec![
+            "Wireless Battery Modules (16 | 16D38 | 17 | 17D19 | >= 20D29 | <= v20D32 | >= 22D24 | <= v22D28)"
+                .to_owned()
+        ]
+    );
 }
 
 #[test]
@@ -733,4 +740,17 @@ proptest! {
             prop_assert!(v.needs_review());
         }
     }
+}
+
+#[test]
+fn long_input_is_cheap() {
+    assert!(parse(&"(".repeat(100_000), true).is_unparsed());
+    assert!(not_affected(&parse(&"1.".repeat(1_000), true), "1.1"));
+    let many = vec!["1.0"; 600].join(" | ");
+    assert!(affected(&parse(&many, false), "1.0"));
+    assert!(parse(&format!("{many} | {many}"), false).is_unparsed());
+    assert_eq!(
+        compare(&"9".repeat(100_000), &"9".repeat(99_999)),
+        Some(Greater)
+    );
 }
