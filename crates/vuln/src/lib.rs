@@ -14,11 +14,13 @@ mod error;
 pub mod exposure;
 mod json;
 mod kev;
+pub mod names;
 mod nvd;
 mod openvex;
 mod sniff;
 mod spdx;
 pub mod validate;
+pub mod version;
 
 pub use error::ReadError;
 
