@@ -102,6 +102,100 @@ pub enum Command {
     /// listened on, the bytes per hour), stored as numbered versions: list and show them.
     #[command(subcommand)]
     Baselines(BaselinesCmd),
+    /// Score CVSS vectors (2.0, 3.0, 3.1, 4.0): one `VECTOR<TAB>SCORE<TAB>SEVERITY` line each.
+    Cvss(CvssArgs),
+    /// Vulnerability intelligence: import advisories, NVD, KEV, EPSS, SBOMs and VEX; match
+    /// them to the inventory; triage per model and firmware; export VEX.
+    #[command(subcommand)]
+    Vuln(VulnCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct CvssArgs {
+    /// Vectors (`CVSS:3.1/AV:N/…`, `CVSS:4.0/…`, or a bare 2.0 vector `AV:N/AC:L/Au:N/…`).
+    #[arg(required_unless_present = "stdin", conflicts_with = "stdin")]
+    pub vectors: Vec<String>,
+    /// Read vectors from standard input, one per line (blank lines skipped).
+    #[arg(long)]
+    pub stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulnCmd {
+    /// Import files (format sniffed: CSAF 2.0 advisory or VEX, NVD CVE API 2.0, CISA KEV
+    /// JSON, EPSS CSV, CycloneDX 1.4-1.7 JSON, SPDX 2.3 JSON, OpenVEX); directories are
+    /// walked. One transaction: a bad file stores nothing.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Summary format (text on a terminal, JSON otherwise).
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+    /// One entry per CVE: scores by source, KEV, EPSS.
+    List {
+        /// Only CVEs with at least this base score.
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<f64>,
+        /// Only CVEs in CISA's KEV catalog.
+        #[arg(long)]
+        kev: bool,
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Match the intelligence to the inventory: one entry per asset and CVE with its
+    /// status, reason, confidence and priority, most urgent first.
+    Match {
+        /// Only findings with this status (affected, needs_review, under_investigation,
+        /// fixed, not_affected).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only this asset.
+        #[arg(long, value_name = "ID")]
+        asset: Option<String>,
+        /// Only this CVE.
+        #[arg(long)]
+        cve: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Decide a CVE for a model (and firmware): applies to every unit, audited.
+    Triage {
+        /// The model, as the inventory names it.
+        #[arg(long)]
+        model: String,
+        /// The firmware; without it, the decision holds for every firmware of the model.
+        #[arg(long)]
+        firmware: Option<String>,
+        #[arg(long)]
+        cve: String,
+        /// affected, not_affected, fixed or under_investigation.
+        #[arg(long)]
+        status: pumpguard_model::VexStatus,
+        /// For not_affected: component_not_present, vulnerable_code_not_present,
+        /// vulnerable_code_cannot_be_controlled_by_adversary,
+        /// vulnerable_code_not_in_execute_path, inline_mitigations_already_exist.
+        #[arg(long)]
+        justification: Option<String>,
+        /// Impact or action statement.
+        #[arg(long)]
+        statement: Option<String>,
+    },
+    /// Write what the matcher and triage decided as VEX, per model and firmware.
+    ExportVex {
+        #[arg(long, value_enum)]
+        format: VexFormat,
+        /// Output file (written whole or not at all); standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VexFormat {
+    Csaf,
+    Cyclonedx,
+    Openvex,
 }
 
 #[derive(Debug, Args)]

@@ -6,12 +6,14 @@ mod args;
 mod assets;
 mod audit;
 mod baselines;
+mod cvss;
 mod fail;
 mod flows;
 mod hl7;
 mod output;
 mod sense;
 mod sim;
+mod vuln;
 
 use std::process::ExitCode;
 
@@ -56,5 +58,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Flows(cmd) => flows::run(&ctx, cmd).await,
         Command::Alerts(cmd) => alerts::run(&ctx, cmd).await,
         Command::Baselines(cmd) => baselines::run(&ctx, cmd).await,
+        Command::Cvss(args) => cvss::run(&args),
+        Command::Vuln(cmd) => vuln::run(&ctx, cmd).await,
     }
 }

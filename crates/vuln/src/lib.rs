@@ -14,6 +14,7 @@ mod error;
 pub mod exposure;
 mod json;
 mod kev;
+pub mod matcher;
 pub mod names;
 mod nvd;
 mod openvex;
@@ -21,6 +22,7 @@ mod sniff;
 mod spdx;
 pub mod validate;
 pub mod version;
+pub mod vex;
 
 pub use error::ReadError;
 
