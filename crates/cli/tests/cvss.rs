@@ -80,8 +80,18 @@ fn every_shared_table_scores_exactly() {
                 wrong.push(format!("{line} (expected {expected_line})"));
             }
         }
-        println!("{}: {} vectors, {} wrong", file.display(), expected.len(), wrong.len());
-        assert!(wrong.is_empty(), "{}: {:#?}", file.display(), &wrong[..wrong.len().min(10)]);
+        println!(
+            "{}: {} vectors, {} wrong",
+            file.display(),
+            expected.len(),
+            wrong.len()
+        );
+        assert!(
+            wrong.is_empty(),
+            "{}: {:#?}",
+            file.display(),
+            &wrong[..wrong.len().min(10)]
+        );
         total += expected.len();
     }
     assert!(total > 110_000, "{total} vectors");
@@ -166,10 +176,16 @@ fn bad_vectors_are_named_and_the_rest_still_scored() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{stderr}");
-    assert!(lines[0].starts_with("error: CVSS:3.1/AV:Q/AC:L: "), "{stderr}");
+    assert!(
+        lines[0].starts_with("error: CVSS:3.1/AV:Q/AC:L: "),
+        "{stderr}"
+    );
     assert_eq!(lines[1], "error: 1 of 3 vector(s) did not parse");
 
     let (status, _, stderr) = score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\n\nnonsense\n");
     assert_eq!(status.code(), Some(2));
-    assert!(stderr.starts_with("error: standard input line 2: nonsense: "), "{stderr}");
+    assert!(
+        stderr.starts_with("error: standard input line 2: nonsense: "),
+        "{stderr}"
+    );
 }

@@ -1442,10 +1442,12 @@ async fn upsert_document(
     source: &str,
     now: i64,
 ) -> Result<DocumentChange> {
-    let before: Option<(String,)> = sqlx::query_as("SELECT body FROM vuln_documents WHERE id = $1")
-        .bind(row.id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT body FROM vuln_documents WHERE kind = $1 AND id = $2")
+            .bind(row.kind)
+            .bind(row.id)
+            .fetch_optional(&mut **tx)
+            .await?;
     let change = match before {
         None => DocumentChange::New,
         Some((body,)) if body == row.body => return Ok(DocumentChange::Unchanged),
@@ -1454,7 +1456,7 @@ async fn upsert_document(
     sqlx::query(
         "INSERT INTO vuln_documents (id, kind, format, title, publisher, revision, published, \
          updated, source, imported, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, format = excluded.format, \
+         ON CONFLICT (kind, id) DO UPDATE SET format = excluded.format, \
          title = excluded.title, publisher = excluded.publisher, revision = excluded.revision, \
          published = excluded.published, updated = excluded.updated, source = excluded.source, \
          imported = excluded.imported, body = excluded.body",

@@ -283,6 +283,20 @@ async fn imports_are_idempotent_listed_per_cve_and_audited_on_each_backend() {
         assert_eq!(changes, ["new", "updated"], "{name}");
         assert_eq!(history[1].detail["source"], "icsma-20-170-06a.json");
 
+        // A CycloneDX file's VEX shares the SBOM's serial number: both are kept.
+        let vex = advisory(
+            "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+            VulnFormat::CycloneDx,
+            vec![],
+        );
+        let summary = store
+            .import_vuln("test", &[("bom.json".into(), VulnImport::Advisory(vex))])
+            .await
+            .expect("vex beside its sbom");
+        assert_eq!(summary.documents_new, 1, "{name}");
+        let (advisories, sboms) = store.vuln_documents().await.expect("documents");
+        assert_eq!((advisories.len(), sboms.len()), (3, 1), "{name}");
+
         // An item that cannot be stored refuses the whole import.
         let bad = advisory(" ", VulnFormat::Csaf, vec![]);
         let err = store
@@ -303,10 +317,10 @@ async fn imports_are_idempotent_listed_per_cve_and_audited_on_each_backend() {
             "{name}: {err}"
         );
         let (advisories, _) = store.vuln_documents().await.expect("documents");
-        assert_eq!(advisories.len(), 2, "{name}: X-1 was not kept");
+        assert_eq!(advisories.len(), 3, "{name}: X-1 was not kept");
         assert_eq!(
             entries(store.audit_verify().await.expect("verify"), name),
-            8
+            9
         );
         store.close().await;
     }

@@ -4,7 +4,7 @@
 -- keyed by CVE (a newer file replaces the row). Triage decisions apply to a model and
 -- firmware (every unit of it). Times are epoch microseconds.
 CREATE TABLE vuln_documents (
-    id         TEXT PRIMARY KEY NOT NULL,
+    id         TEXT NOT NULL,
     kind       TEXT NOT NULL CHECK (kind IN ('advisory', 'sbom')),
     format     TEXT NOT NULL,
     title      TEXT,
@@ -14,11 +14,13 @@ CREATE TABLE vuln_documents (
     updated    BIGINT,
     source     TEXT NOT NULL,   -- the file it was read from
     imported   BIGINT NOT NULL,
-    body       TEXT NOT NULL    -- JSON of Advisory or Sbom; an identical re-import changes nothing
+    body       TEXT NOT NULL,   -- JSON of Advisory or Sbom; an identical re-import changes nothing
+    -- A CycloneDX file is both an SBOM and a VEX advisory under one serial number.
+    PRIMARY KEY (kind, id)
 );
 
 CREATE TABLE vuln_entries (
-    document_id TEXT NOT NULL REFERENCES vuln_documents (id) ON DELETE CASCADE,
+    document_id TEXT NOT NULL,  -- the advisory's id (kind 'advisory')
     vuln_id     TEXT NOT NULL,
     cve         TEXT,
     title       TEXT,
