@@ -156,6 +156,10 @@ pub enum VulnCmd {
         /// Only this CVE.
         #[arg(long)]
         cve: Option<String>,
+        /// More vendor aliases, added to the built-in list (lines of
+        /// `Canonical name = alias | alias`; `#` comments).
+        #[arg(long, value_name = "FILE", env = "PUMPGUARD_VENDOR_ALIASES")]
+        vendor_aliases: Option<PathBuf>,
         #[arg(long, value_enum)]
         format: Option<ListFormat>,
     },
@@ -185,6 +189,9 @@ pub enum VulnCmd {
     ExportVex {
         #[arg(long, value_enum)]
         format: VexFormat,
+        /// More vendor aliases (as for `vuln match`).
+        #[arg(long, value_name = "FILE", env = "PUMPGUARD_VENDOR_ALIASES")]
+        vendor_aliases: Option<PathBuf>,
         /// Output file (written whole or not at all); standard output if absent.
         #[arg(long)]
         out: Option<PathBuf>,

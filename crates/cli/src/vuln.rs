@@ -27,6 +27,7 @@ pub async fn run(ctx: &Context, cmd: VulnCmd) -> Result<(), Fail> {
             status,
             asset,
             cve,
+            vendor_aliases,
             format,
         } => {
             let status = match status.as_deref() {
@@ -34,7 +35,8 @@ pub async fn run(ctx: &Context, cmd: VulnCmd) -> Result<(), Fail> {
                 Some(s) => Some(parse_status(s)?),
             };
             let store = Store::open(&ctx.db).await?;
-            let (findings, _) = match_all(&store).await?;
+            let aliases = aliases(vendor_aliases.as_deref())?;
+            let (findings, _) = match_all(&store, &aliases).await?;
             let kept: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| status.is_none_or(|s| f.status == s))
@@ -90,9 +92,14 @@ pub async fn run(ctx: &Context, cmd: VulnCmd) -> Result<(), Fail> {
             ));
             Ok(())
         }
-        VulnCmd::ExportVex { format, out } => {
+        VulnCmd::ExportVex {
+            format,
+            vendor_aliases,
+            out,
+        } => {
+            let aliases = aliases(vendor_aliases.as_deref())?;
             let store = Store::open(&ctx.db).await?;
-            let (findings, assets) = match_all(&store).await?;
+            let (findings, assets) = match_all(&store, &aliases).await?;
             let doc = pumpguard_vuln::vex::export(
                 &findings,
                 &assets,
@@ -347,7 +354,22 @@ async fn list(
 }
 
 /// Every finding for the inventory, with the assets they name.
-async fn match_all(store: &Store) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
+/// The built-in vendor aliases, extended by `file` when given.
+fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
+    let mut aliases = VendorAliases::default();
+    if let Some(f) = file {
+        let name = f.display().to_string();
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;
+        aliases.extend(&text, &name).map_err(Fail::input)?;
+    }
+    Ok(aliases)
+}
+
+async fn match_all(
+    store: &Store,
+    aliases: &VendorAliases,
+) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
     let started = std::time::Instant::now();
     let assets = store.list_assets(&AssetFilter::default()).await?;
     let (advisories, sboms) = store.vuln_documents().await?;
@@ -363,7 +385,7 @@ async fn match_all(store: &Store) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
         exposure: pumpguard_vuln::exposure::exposures(&assets, &flows),
     };
     let loaded = started.elapsed();
-    let findings = pumpguard_vuln::matcher::match_fleet(&assets, &intel, &VendorAliases::default());
+    let findings = pumpguard_vuln::matcher::match_fleet(&assets, &intel, aliases);
     if std::env::var_os("PUMPGUARD_TIMINGS").is_some() {
         timing(&format!(
             "loaded {} assets, {} advisories, {} SBOMs, {} flows in {:.3} s; matched {} findings in {:.3} s",
