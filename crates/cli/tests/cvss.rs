@@ -41,7 +41,7 @@ fn score(vectors: &str) -> (std::process::ExitStatus, String, String) {
 
 fn rating(score: f64) -> &'static str {
     match score {
-        s if s == 0.0 => "None",
+        s if s <= 0.0 => "None",
         s if s < 4.0 => "Low",
         s if s < 7.0 => "Medium",
         s if s < 9.0 => "High",
