@@ -285,6 +285,35 @@ fn product_text(p: &Product) -> String {
     }
 }
 
+/// Whether product `p` of the advisory is another device that comes with the asset's:
+/// its name is the name of a product of the same advisory that names the asset's model
+/// exactly (High), plus more words. CISA writes the Alaris GS pump used with the Gateway
+/// Workstation as "Alaris Gateway Workstation Alaris GS", version "2.3.6 and below":
+/// those are the pump's versions, not the workstation's firmware.
+fn names_a_companion(
+    adv: &Advisory,
+    p: usize,
+    vendor: &str,
+    model: &str,
+    aliases: &VendorAliases,
+) -> bool {
+    let words = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let this = words(&adv.products[p].name);
+    adv.products.iter().any(|other| {
+        let base = words(&other.name);
+        base.len() < this.len()
+            && base.is_subset(&this)
+            && aliases
+                .product_match(vendor, model, &other.name)
+                .is_some_and(|m| m.confidence == Confidence::High)
+    })
+}
+
 /// Matches one group against advisory products.
 fn match_products<'a>(
     key: &GroupKey,
@@ -322,6 +351,11 @@ fn match_products<'a>(
         else {
             continue;
         };
+        if name.confidence < Confidence::High
+            && names_a_companion(adv, p, vendor, &key.model, aliases)
+        {
+            continue;
+        }
         let verdict = index.constraints[a][p].check(key.firmware.as_deref());
         let (in_scope, confidence, why) = match &verdict {
             Verdict::Affected { reason, confidence } => (
@@ -852,4 +886,291 @@ pub fn match_fleet(assets: &[Asset], intel: &Intel<'_>, aliases: &VendorAliases)
             .then_with(|| a.cve.cmp(&b.cve))
     });
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pumpguard_model::{
+        AssetId, AssetKind, Component, CpeConfiguration, CpeMatch, CpeNode, CpeOperator,
+        ProductStatus, Source,
+    };
+
+    fn asset(id: &str, vendor: &str, model: &str, firmware: Option<&str>) -> Asset {
+        let mut a = Asset::new(
+            id.parse::<AssetId>().expect("id"),
+            AssetKind::InfusionPump,
+            Source::Imported,
+        );
+        a.vendor = Some(vendor.into());
+        a.model = Some(model.into());
+        a.firmware = firmware.map(str::to_owned);
+        a
+    }
+
+    fn vuln(
+        cve: &str,
+        statuses: Vec<ProductStatus>,
+        configs: Vec<CpeConfiguration>,
+    ) -> Vulnerability {
+        Vulnerability {
+            id: cve.into(),
+            cve: Some(cve.into()),
+            title: None,
+            description: None,
+            cwes: vec![],
+            scores: vec![CvssScore {
+                version: "3.1".into(),
+                vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into(),
+                score: 9.8,
+                severity: Some("Critical".into()),
+                source: None,
+                product_ids: vec![],
+            }],
+            statuses,
+            remediations: vec![],
+            configurations: configs,
+            published: None,
+        }
+    }
+
+    fn doc(
+        id: &str,
+        format: VulnFormat,
+        products: Vec<Product>,
+        vulns: Vec<Vulnerability>,
+    ) -> Advisory {
+        Advisory {
+            id: id.into(),
+            format,
+            publisher: None,
+            title: None,
+            revision: None,
+            published: None,
+            updated: None,
+            url: None,
+            products,
+            vulnerabilities: vulns,
+        }
+    }
+
+    fn product(
+        id: &str,
+        vendor: Option<&str>,
+        name: &str,
+        version: Option<&str>,
+        purl: Option<&str>,
+    ) -> Product {
+        Product {
+            product_id: id.into(),
+            vendor: vendor.map(str::to_owned),
+            name: name.into(),
+            version: version.map(str::to_owned),
+            version_is_range: false,
+            full_name: None,
+            cpe: None,
+            purl: purl.map(str::to_owned),
+            relationship: None,
+        }
+    }
+
+    fn status(id: &str, s: VexStatus, justification: Option<&str>) -> ProductStatus {
+        ProductStatus {
+            product_id: id.into(),
+            status: s,
+            justification: justification.map(str::to_owned),
+            statement: None,
+        }
+    }
+
+    /// NVD: OpenSSL before 1.0.2l.
+    fn openssl_nvd() -> Advisory {
+        let config = CpeConfiguration {
+            operator: CpeOperator::Or,
+            negate: false,
+            nodes: vec![CpeNode {
+                operator: CpeOperator::Or,
+                negate: false,
+                matches: vec![CpeMatch {
+                    vulnerable: true,
+                    criteria: "cpe:2.3:a:openssl:openssl:*:*:*:*:*:*:*:*".into(),
+                    version_start_including: None,
+                    version_start_excluding: None,
+                    version_end_including: None,
+                    version_end_excluding: Some("1.0.2l".into()),
+                }],
+            }],
+        };
+        doc(
+            "CVE-2017-3735",
+            VulnFormat::Nvd,
+            vec![],
+            vec![vuln("CVE-2017-3735", vec![], vec![config])],
+        )
+    }
+
+    fn pump_sbom() -> Sbom {
+        Sbom {
+            id: "urn:uuid:1".into(),
+            format: VulnFormat::CycloneDx,
+            subject: Some(Component {
+                reference: None,
+                supplier: Some("Becton Dickinson".into()),
+                name: "Alaris PC Unit 8015".into(),
+                version: Some("12.1".into()),
+                purl: None,
+                cpe: None,
+            }),
+            components: vec![Component {
+                reference: Some("ssl".into()),
+                supplier: None,
+                name: "openssl".into(),
+                version: Some("1.0.2k".into()),
+                purl: Some("pkg:generic/openssl@1.0.2k".into()),
+                cpe: Some("cpe:2.3:a:openssl:openssl:1.0.2k:*:*:*:*:*:*:*".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn sbom_components_bring_their_cves_to_the_device_they_describe() {
+        let assets = [
+            asset("p-121", "BD", "Alaris PC Unit 8015", Some("12.1")),
+            asset("p-122", "BD", "Alaris PC Unit 8015", Some("12.2")),
+        ];
+        let advisories = [openssl_nvd()];
+        let sboms = [pump_sbom()];
+        let intel = Intel {
+            advisories: &advisories,
+            sboms: &sboms,
+            ..Intel::default()
+        };
+        let f = match_fleet(&assets, &intel, &VendorAliases::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(
+            (f[0].asset_id.as_str(), f[0].cve.as_str()),
+            ("p-121", "CVE-2017-3735")
+        );
+        assert_eq!(f[0].status, FindingStatus::Affected);
+        assert_eq!(f[0].confidence, Confidence::High, "{}", f[0].reason);
+        assert!(f[0].reason.contains("SBOM urn:uuid:1"), "{}", f[0].reason);
+        // 9.8 × 1 × 1 × 1.2 (no zone) × 1.25 (a pump's default: high).
+        assert_eq!(f[0].priority.value, 14.7);
+    }
+
+    #[test]
+    fn a_well_matched_vex_statement_clears_and_triage_decides() {
+        let assets = [asset("p-121", "BD", "Alaris PC Unit 8015", Some("12.1"))];
+        let vex = doc(
+            "vendor-vex-1",
+            VulnFormat::OpenVex,
+            vec![product(
+                "pkg:generic/openssl@1.0.2k",
+                None,
+                "openssl",
+                None,
+                Some("pkg:generic/openssl@1.0.2k"),
+            )],
+            vec![vuln(
+                "CVE-2017-3735",
+                vec![status(
+                    "pkg:generic/openssl@1.0.2k",
+                    VexStatus::NotAffected,
+                    Some("vulnerable_code_not_in_execute_path"),
+                )],
+                vec![],
+            )],
+        );
+        let advisories = [openssl_nvd(), vex];
+        let sboms = [pump_sbom()];
+        let mut intel = Intel {
+            advisories: &advisories,
+            sboms: &sboms,
+            ..Intel::default()
+        };
+        let f = match_fleet(&assets, &intel, &VendorAliases::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].status, FindingStatus::NotAffected, "{}", f[0].reason);
+        assert_eq!(f[0].advisory, "vendor-vex-1");
+        assert_eq!(f[0].also, ["CVE-2017-3735"]);
+        assert_eq!(
+            f[0].justification.as_deref(),
+            Some("vulnerable_code_not_in_execute_path")
+        );
+        assert_eq!(f[0].priority.value, 0.0);
+
+        // The analyst disagrees for this firmware: triage wins.
+        let triage = [TriageDecision {
+            model: "alaris pc unit 8015".into(),
+            firmware: Some("12.1".into()),
+            cve: "CVE-2017-3735".into(),
+            status: VexStatus::Affected,
+            justification: None,
+            statement: Some("reachable from the web console".into()),
+            decided: jiff::Timestamp::UNIX_EPOCH,
+            actor: "alice".into(),
+        }];
+        intel.triage = &triage;
+        let f = match_fleet(&assets, &intel, &VendorAliases::default());
+        assert_eq!(f[0].status, FindingStatus::Affected);
+        assert!(
+            f[0].reason.starts_with("triaged affected by alice"),
+            "{}",
+            f[0].reason
+        );
+        assert!(f[0].priority.value > 0.0);
+    }
+
+    #[test]
+    fn what_cannot_be_decided_is_kept_for_review() {
+        let advisories = [doc(
+            "ICSMA-X",
+            VulnFormat::Csaf,
+            vec![product(
+                "P1",
+                Some("Smiths Medical"),
+                "Medfusion 4000",
+                Some("<= 1.6"),
+                None,
+            )],
+            vec![vuln(
+                "CVE-2017-12725",
+                vec![status("P1", VexStatus::Affected, None)],
+                vec![],
+            )],
+        )];
+        let assets = [
+            asset("unknown-fw", "Smiths Medical", "Medfusion 4000", None),
+            asset(
+                "other-line",
+                "Smiths Medical",
+                "Medfusion 4000",
+                Some("L81"),
+            ),
+            asset("above", "Smiths Medical", "Medfusion 4000", Some("1.7")),
+            asset(
+                "other-model",
+                "Smiths Medical",
+                "Medfusion 3500",
+                Some("1.5"),
+            ),
+        ];
+        let intel = Intel {
+            advisories: &advisories,
+            ..Intel::default()
+        };
+        let f = match_fleet(&assets, &intel, &VendorAliases::default());
+        let by: BTreeMap<&str, &Finding> = f.iter().map(|x| (x.asset_id.as_str(), x)).collect();
+        assert_eq!(by.len(), 2, "{f:#?}");
+        assert_eq!(by["unknown-fw"].status, FindingStatus::NeedsReview);
+        assert_eq!(by["unknown-fw"].confidence, Confidence::Low);
+        assert_eq!(
+            by["other-line"].status,
+            FindingStatus::NeedsReview,
+            "{}",
+            by["other-line"].reason
+        );
+    }
+
+    use std::collections::BTreeMap;
 }
