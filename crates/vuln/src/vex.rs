@@ -186,7 +186,8 @@ fn cyclonedx(st: &BTreeMap<String, BTreeMap<ModelKey, Statement>>, now: Timestam
             let mut c = json!({
                 "type": "device",
                 "bom-ref": k.purl(),
-                "manufacturer": { "name": k.vendor },
+                // CycloneDX 1.5 has no `manufacturer` on components (1.6 added it).
+                "supplier": { "name": k.vendor },
                 "name": k.model,
                 "purl": k.purl(),
             });
