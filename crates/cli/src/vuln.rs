@@ -137,6 +137,11 @@ fn parse_status(s: &str) -> Result<FindingStatus, Fail> {
 }
 
 #[allow(clippy::print_stderr)]
+fn warn(line: &str) {
+    eprintln!("warning: {line}");
+}
+
+#[allow(clippy::print_stderr)]
 fn timing(line: &str) {
     eprintln!("timing: {line}");
 }
@@ -191,10 +196,19 @@ async fn import(ctx: &Context, paths: &[PathBuf], format: Option<ShowFormat>) ->
         b.finish_and_clear();
     }
     let store = Store::open(&ctx.db).await?;
-    let items: Vec<(String, VulnImport)> = read
-        .into_iter()
-        .flat_map(|(file, imports)| imports.into_iter().map(move |i| (file.clone(), i)))
-        .collect();
+    let mut skipped = Vec::new();
+    let mut items: Vec<(String, VulnImport)> = Vec::new();
+    for (file, imports) in read {
+        match imports {
+            Some(imports) => items.extend(imports.into_iter().map(|i| (file.clone(), i))),
+            None => skipped.push(file),
+        }
+    }
+    for f in &skipped {
+        warn(&format!(
+            "{f}: a ROLIE feed (a list of advisories, not one): skipped"
+        ));
+    }
     let summary = store
         .import_vuln(&ctx.actor, &items)
         .await
@@ -210,15 +224,16 @@ async fn import(ctx: &Context, paths: &[PathBuf], format: Option<ShowFormat>) ->
         None => !io::stdout().is_terminal(),
     };
     if json {
-        let v = serde_json::json!({ "files": files.len(), "summary": summary });
+        let v = serde_json::json!({ "files": files.len(), "skipped": skipped, "summary": summary });
         write_to(None, |w| {
             serde_json::to_writer_pretty(&mut *w, &v)?;
             w.write_all(b"\n")
         })
     } else {
         say(&format!(
-            "{} file(s): {} new document(s), {} updated, {} unchanged; {} vulnerabilities; {} KEV entries; {} EPSS scores",
+            "{} file(s) ({} skipped): {} new document(s), {} updated, {} unchanged; {} vulnerabilities; {} KEV entries; {} EPSS scores",
             files.len(),
+            skipped.len(),
             summary.documents_new,
             summary.documents_updated,
             summary.documents_unchanged,
@@ -230,7 +245,13 @@ async fn import(ctx: &Context, paths: &[PathBuf], format: Option<ShowFormat>) ->
     }
 }
 
-type ReadFile = (String, Vec<VulnImport>);
+/// A file read: its name, and what it held (`None`: skipped, a ROLIE feed).
+type ReadFile = (String, Option<Vec<VulnImport>>);
+
+/// Whether the bytes are a ROLIE feed document (`{"feed": {"entry": [...]}}`).
+fn is_rolie_feed(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["feed"]["entry"].is_array())
+}
 
 fn read_all(
     files: &[PathBuf],
@@ -240,8 +261,13 @@ fn read_all(
         let name = p.display().to_string();
         let bytes =
             std::fs::read(p).map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;
-        let imports =
-            pumpguard_vuln::read(&bytes, &name).map_err(|e| Fail::input(format!("{name}: {e}")))?;
+        let imports = match pumpguard_vuln::read(&bytes, &name) {
+            Ok(imports) => Some(imports),
+            // A provider's ROLIE feed (RFC 8322) lists advisories; it is not one. CISA
+            // ships its feeds beside the advisories, so walking a mirror meets them.
+            Err(_) if is_rolie_feed(&bytes) => None,
+            Err(e) => return Err(Fail::input(format!("{name}: {e}"))),
+        };
         if let Some(b) = bar {
             b.inc(1);
         }
