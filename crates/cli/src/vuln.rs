@@ -398,7 +398,9 @@ async fn match_all(
 ) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
     let started = std::time::Instant::now();
     let assets = store.list_assets(&AssetFilter::default()).await?;
+    let t_assets = started.elapsed();
     let (advisories, sboms) = store.vuln_documents().await?;
+    let t_docs = started.elapsed() - t_assets;
     let (kev, epss) = store.vuln_signals().await?;
     let triage = store.list_triage().await?;
     let flows = store.list_flows(&FlowFilter::default()).await?;
@@ -414,10 +416,12 @@ async fn match_all(
     let findings = pumpguard_vuln::matcher::match_fleet(&assets, &intel, aliases);
     if std::env::var_os("PUMPGUARD_TIMINGS").is_some() {
         timing(&format!(
-            "loaded {} assets, {} advisories, {} SBOMs, {} flows in {:.3} s; matched {} findings in {:.3} s",
+            "loaded {} assets ({:.3} s), {} advisories, {} SBOMs ({:.3} s), {} flows in {:.3} s; matched {} findings in {:.3} s",
             assets.len(),
+            t_assets.as_secs_f64(),
             advisories.len(),
             sboms.len(),
+            t_docs.as_secs_f64(),
             flows.len(),
             loaded.as_secs_f64(),
             findings.len(),
@@ -450,15 +454,15 @@ fn print_findings(findings: &[&Finding], format: ListFormat) -> Result<(), Fail>
             for f in findings {
                 c.write_record([
                     f.asset_id.clone(),
-                    f.cve.clone(),
+                    f.cve.to_string(),
                     f.status.as_str().to_owned(),
                     f.priority.value.to_string(),
                     f.score.map(|s| format!("{s:.1}")).unwrap_or_default(),
                     f.kev.to_string(),
                     f.epss.map(|e| e.to_string()).unwrap_or_default(),
                     f.confidence.as_str().to_owned(),
-                    f.advisory.clone(),
-                    f.reason.clone(),
+                    f.advisory.to_string(),
+                    f.reason.to_string(),
                 ])?;
             }
             c.flush()
@@ -480,7 +484,7 @@ fn print_findings(findings: &[&Finding], format: ListFormat) -> Result<(), Fail>
                 let p = &f.priority;
                 t.add_row([
                     f.asset_id.clone(),
-                    f.cve.clone(),
+                    f.cve.to_string(),
                     f.status.as_str().to_owned(),
                     format!(
                         "{:.1} = {:.1} × {} × {:.2} × {} × {}",
@@ -489,8 +493,8 @@ fn print_findings(findings: &[&Finding], format: ListFormat) -> Result<(), Fail>
                     f.score.map(|s| format!("{s:.1}")).unwrap_or_default(),
                     if f.kev { "yes".into() } else { String::new() },
                     f.confidence.as_str().to_owned(),
-                    f.advisory.clone(),
-                    f.reason.clone(),
+                    f.advisory.to_string(),
+                    f.reason.to_string(),
                 ]);
             }
             let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();

@@ -17,6 +17,7 @@
 //! reason. Every finding carries its priority ([`Priority`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use pumpguard_model::{
     Advisory, Asset, Confidence, CvssScore, EpssScore, KevEntry, Product, Sbom, TriageDecision,
@@ -95,7 +96,7 @@ pub struct Priority {
     pub exposure: f64,
     pub criticality: f64,
     /// Why the exposure factor is what it is.
-    pub exposure_reason: String,
+    pub exposure_reason: Arc<str>,
 }
 
 /// One asset and one CVE.
@@ -103,21 +104,22 @@ pub struct Priority {
 pub struct Finding {
     pub asset_id: String,
     /// The CVE (or the advisory's own id for a vulnerability without one).
-    pub cve: String,
+    pub cve: Arc<str>,
     /// The document that decided.
-    pub advisory: String,
+    pub advisory: Arc<str>,
     pub status: FindingStatus,
     pub score: Option<f64>,
-    pub severity: Option<String>,
-    pub vector: Option<String>,
-    pub reason: String,
+    pub severity: Option<Arc<str>>,
+    pub vector: Option<Arc<str>>,
+    /// Shared by every asset of one model and firmware (one decision per group).
+    pub reason: Arc<str>,
     pub confidence: Confidence,
     /// For `not_affected`: the VEX justification.
-    pub justification: Option<String>,
+    pub justification: Option<Arc<str>>,
     /// What the deciding document says to do.
-    pub remediation: Option<String>,
+    pub remediation: Option<Arc<str>>,
     /// Other documents that name this CVE for this asset.
-    pub also: Vec<String>,
+    pub also: Arc<[String]>,
     pub kev: bool,
     pub epss: Option<f64>,
     pub priority: Priority,
@@ -775,7 +777,19 @@ pub fn match_fleet(assets: &[Asset], intel: &Intel<'_>, aliases: &VendorAliases)
     }
 
     let mut findings = Vec::new();
-    for (key, members) in &groups {
+    for (key, assets_of) in &groups {
+        // Each asset's exposure once, shared by its findings.
+        let members: Vec<(&Asset, (f64, Arc<str>))> = assets_of
+            .iter()
+            .map(|a| {
+                let e = intel
+                    .exposure
+                    .get(a.asset_id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| Exposure::from_zone(a));
+                (*a, (e.factor, Arc::from(e.reason)))
+            })
+            .collect();
         let mut candidates = Vec::new();
         match_products(key, &index, aliases, &mut candidates);
         match_nvd(key, &index, aliases, &mut candidates);
@@ -831,33 +845,38 @@ pub fn match_fleet(assets: &[Asset], intel: &Intel<'_>, aliases: &VendorAliases)
                 confidence = Confidence::High;
                 justification = d.justification.clone();
             }
-            let remediation = remediation_for(decided.vulnerability, decided.product_id);
+            let remediation: Option<Arc<str>> =
+                remediation_for(decided.vulnerability, decided.product_id).map(Arc::from);
             let kev_hit = kev.contains_key(cve.as_str());
             let epss_p = epss.get(cve.as_str()).map(|e| e.epss);
-            for asset in members {
-                let exposure = intel
-                    .exposure
-                    .get(asset.asset_id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| Exposure::from_zone(asset));
+            let cve: Arc<str> = Arc::from(cve);
+            let advisory: Arc<str> = Arc::from(decided.advisory.id.as_str());
+            let reason: Arc<str> = Arc::from(reason);
+            let justification: Option<Arc<str>> = justification.map(Arc::from);
+            let also: Arc<[String]> = Arc::from(also);
+            let severity: Option<Arc<str>> = best_score
+                .and_then(|s| s.severity.as_deref())
+                .map(Arc::from);
+            let vector: Option<Arc<str>> = best_score.map(|s| Arc::from(s.vector.as_str()));
+            for (asset, exposure) in &members {
                 let cvss = best_score.map_or(5.0, |s| s.score);
                 let kev_f = if kev_hit { 2.0 } else { 1.0 };
                 let epss_f = 1.0 + 2.0 * epss_p.unwrap_or(0.0);
                 let crit = criticality_factor(asset);
                 let urgent = matches!(status, FindingStatus::Affected | FindingStatus::NeedsReview);
                 let value = if urgent {
-                    (cvss * kev_f * epss_f * exposure.factor * crit * 100.0).round() / 100.0
+                    (cvss * kev_f * epss_f * exposure.0 * crit * 100.0).round() / 100.0
                 } else {
                     0.0
                 };
                 findings.push(Finding {
                     asset_id: asset.asset_id.as_str().to_owned(),
                     cve: cve.clone(),
-                    advisory: decided.advisory.id.clone(),
+                    advisory: advisory.clone(),
                     status,
                     score: best_score.map(|s| s.score),
-                    severity: best_score.and_then(|s| s.severity.clone()),
-                    vector: best_score.map(|s| s.vector.clone()),
+                    severity: severity.clone(),
+                    vector: vector.clone(),
                     reason: reason.clone(),
                     confidence,
                     justification: justification.clone(),
@@ -870,9 +889,9 @@ pub fn match_fleet(assets: &[Asset], intel: &Intel<'_>, aliases: &VendorAliases)
                         cvss,
                         kev: kev_f,
                         epss: epss_f,
-                        exposure: exposure.factor,
+                        exposure: exposure.0,
                         criticality: crit,
-                        exposure_reason: exposure.reason,
+                        exposure_reason: exposure.1.clone(),
                     },
                 });
             }
@@ -1048,7 +1067,7 @@ mod tests {
         let f = match_fleet(&assets, &intel, &VendorAliases::default());
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(
-            (f[0].asset_id.as_str(), f[0].cve.as_str()),
+            (f[0].asset_id.as_str(), &*f[0].cve),
             ("p-121", "CVE-2017-3735")
         );
         assert_eq!(f[0].status, FindingStatus::Affected);
@@ -1091,8 +1110,8 @@ mod tests {
         let f = match_fleet(&assets, &intel, &VendorAliases::default());
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].status, FindingStatus::NotAffected, "{}", f[0].reason);
-        assert_eq!(f[0].advisory, "vendor-vex-1");
-        assert_eq!(f[0].also, ["CVE-2017-3735"]);
+        assert_eq!(&*f[0].advisory, "vendor-vex-1");
+        assert_eq!(&*f[0].also, ["CVE-2017-3735".to_owned()]);
         assert_eq!(
             f[0].justification.as_deref(),
             Some("vulnerable_code_not_in_execute_path")

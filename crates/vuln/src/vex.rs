@@ -96,14 +96,14 @@ fn statements(
             model: model.clone(),
             firmware: a.firmware.clone(),
         };
-        out.entry(f.cve.clone())
+        out.entry(f.cve.to_string())
             .or_default()
             .entry(key)
             .or_insert_with(|| Statement {
                 status: vex_status(f.status),
-                justification: f.justification.clone(),
-                detail: f.reason.clone(),
-                action: f.remediation.clone(),
+                justification: f.justification.as_deref().map(str::to_owned),
+                detail: f.reason.to_string(),
+                action: f.remediation.as_deref().map(str::to_owned),
             });
     }
     out
