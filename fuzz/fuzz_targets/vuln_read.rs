@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
         let c = pumpguard_vuln::version::parse(text, true);
         let _ = c.check(Some(text));
         let _ = c.summary();
-        let (a, b) = text.split_at(text.len() / 2);
+        let mut mid = text.len() / 2;
+        while !text.is_char_boundary(mid) {
+            mid -= 1;
+        }
+        let (a, b) = text.split_at(mid);
         let _ = pumpguard_vuln::version::compare(a, b);
         let _ = pumpguard_vuln::cvss::score(text);
     }
