@@ -274,29 +274,7 @@ pub(crate) fn is_pump(world: &dyn World, ip: IpAddr) -> bool {
     world.kind_of(ip) == Some(AssetKind::InfusionPump)
 }
 
-/// A public unicast address (not private, loopback, link-local, multicast or
-/// documentation-reserved for local use).
-pub(crate) fn is_internet(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_unspecified()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_multicast()
-                || v6.is_unspecified()
-                || (s & 0xfe00) == 0xfc00
-                || (s & 0xffc0) == 0xfe80)
-        }
-    }
-}
+pub(crate) use pumpguard_model::is_internet;
 
 /// Whether (and how long) the detector learns a baseline.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

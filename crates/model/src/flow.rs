@@ -66,3 +66,32 @@ impl FlowRecord {
         )
     }
 }
+
+/// Whether an address is on the internet: not private, shared (100.64/10), loopback,
+/// link-local, multicast, broadcast, unspecified or reserved (0/8, 240/4), and for IPv6
+/// not unique-local or link-local. Detectors (pump to internet) and vulnerability
+/// exposure use this one definition.
+pub fn is_internet(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || o[0] == 0
+                || o[0] >= 240)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_multicast()
+                || v6.is_unspecified()
+                || (s & 0xfe00) == 0xfc00
+                || (s & 0xffc0) == 0xfe80)
+        }
+    }
+}

@@ -24,7 +24,7 @@ pub use asset::{
     TransitionError,
 };
 pub use baseline::{Baseline, BaselineInfo, DeviceBaseline, ModelBaseline, PeerService};
-pub use flow::{FlowRecord, flow_key};
+pub use flow::{FlowRecord, flow_key, is_internet};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, Sighting};
 pub use vuln::{

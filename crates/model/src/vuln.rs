@@ -154,6 +154,20 @@ pub struct CvssScore {
     pub product_ids: Vec<String>,
 }
 
+impl CvssScore {
+    /// Newer CVSS versions rank higher (4.0 > 3.1 > 3.0 > 2.0 > anything else): the score
+    /// of the newest version speaks for a vulnerability.
+    pub fn version_rank(&self) -> u8 {
+        match self.version.as_str() {
+            "4.0" => 4,
+            "3.1" => 3,
+            "3.0" => 2,
+            "2.0" => 1,
+            _ => 0,
+        }
+    }
+}
+
 /// VEX status of a product for a vulnerability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -84,16 +84,9 @@ pub(crate) fn sbom_row(s: &Sbom) -> Result<DocumentRow<'_>> {
 /// The score `vuln_entries` keeps for a vulnerability: the newest CVSS version's, the
 /// highest of that version when a document gives several.
 pub(crate) fn headline_score(scores: &[CvssScore]) -> Option<&CvssScore> {
-    let rank = |v: &str| match v {
-        "4.0" => 4,
-        "3.1" => 3,
-        "3.0" => 2,
-        "2.0" => 1,
-        _ => 0,
-    };
     scores.iter().max_by(|a, b| {
-        rank(&a.version)
-            .cmp(&rank(&b.version))
+        a.version_rank()
+            .cmp(&b.version_rank())
             .then(a.score.total_cmp(&b.score))
     })
 }

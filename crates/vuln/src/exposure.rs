@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use pumpguard_model::{Asset, FlowRecord};
+use pumpguard_model::{Asset, FlowRecord, is_internet};
 use serde::Serialize;
 
 /// How reachable an asset is, from its zone and what the sensor saw.
@@ -27,35 +27,6 @@ impl Exposure {
                 factor: 1.2,
                 reason: "in no zone (flat network)".into(),
             },
-        }
-    }
-}
-
-/// Whether an address is on the internet (not private, loopback, link-local, shared,
-/// multicast, documentation or unspecified).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_unspecified()
-                || v4.is_documentation()
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || o[0] == 0
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
 }
@@ -97,7 +68,7 @@ pub fn exposures(assets: &[Asset], flows: &[FlowRecord]) -> HashMap<String, Expo
             };
             let s = seen.entry(i).or_default();
             s.any = true;
-            if is_public(peer) {
+            if is_internet(peer) {
                 s.internet.get_or_insert(peer);
                 continue;
             }
@@ -196,10 +167,10 @@ mod tests {
             asset("quiet", "10.20.1.99", Some("pumps")),
         ];
         let flows = [
-            flow("10.20.1.10", "203.0.113.9"), // documentation range: not public
+            flow("10.20.1.10", "100.64.0.9"), // shared address space: not the internet
             flow("10.20.1.10", "93.184.216.34"), // public
-            flow("10.40.0.5", "10.20.1.11"),   // a host of no zone reaches pump-2
-            flow("10.20.1.10", "10.30.0.11"),  // pump-1 to servers (server: inbound)
+            flow("10.40.0.5", "10.20.1.11"),  // a host of no zone reaches pump-2
+            flow("10.20.1.10", "10.30.0.11"), // pump-1 to servers (server: inbound)
         ];
         let e = exposures(&assets, &flows);
         assert_eq!(e["pump-1"].factor, 1.5, "{:?}", e["pump-1"]);
@@ -212,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn public_means_routable() {
+    fn internet_means_routable() {
         for ip in [
             "10.1.1.1",
             "192.168.0.1",
@@ -224,12 +195,13 @@ mod tests {
             "fe80::1",
             "::1",
             "224.0.0.1",
-            "198.51.100.7",
+            "0.1.2.3",
+            "250.0.0.1",
         ] {
-            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+            assert!(!is_internet(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["8.8.8.8", "93.184.216.34", "2606:4700::1111"] {
-            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+            assert!(is_internet(ip.parse().expect("ip")), "{ip}");
         }
     }
 }

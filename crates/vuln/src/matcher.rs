@@ -234,13 +234,7 @@ impl<'a> Index<'a> {
 /// scores given for that product.
 fn score_for<'v>(v: &'v Vulnerability, product_id: Option<&str>) -> Option<&'v CvssScore> {
     let rank = |s: &CvssScore| {
-        let version = match s.version.as_str() {
-            "4.0" => 4,
-            "3.1" => 3,
-            "3.0" => 2,
-            "2.0" => 1,
-            _ => 0,
-        };
+        let version = s.version_rank();
         let for_product = match product_id {
             Some(p) => s.product_ids.is_empty() || s.product_ids.iter().any(|x| x == p),
             None => true,
@@ -376,42 +370,17 @@ fn match_products<'a>(
         } else {
             ""
         };
-        for v in &adv.vulnerabilities {
-            for s in v
-                .statuses
-                .iter()
-                .filter(|s| s.product_id == product.product_id)
-            {
-                let said = FindingStatus::from_vex(s.status);
-                let status = match in_scope {
-                    // Only 'affected' needs certainty to stand; a clearing statement that
-                    // cannot be placed is no finding at all.
-                    None if said == FindingStatus::Affected => FindingStatus::NeedsReview,
-                    None => continue,
-                    Some(_) if name.confidence == Confidence::Low => FindingStatus::NeedsReview,
-                    Some(_) => said,
-                };
-                let reason = format!(
-                    "{} says {} for {}: model '{}' {}; {}{vendor_note}",
-                    adv.id,
-                    s.status,
-                    product_text(product),
-                    key.model,
-                    name.reason,
-                    why
-                );
-                out.push(Candidate {
-                    cve: vuln_key(v),
-                    advisory: adv,
-                    vulnerability: v,
-                    status,
-                    reason,
-                    confidence,
-                    justification: s.justification.clone(),
-                    product_id: Some(&product.product_id),
-                });
-            }
-        }
+        let weak_name = name.confidence == Confidence::Low;
+        push_statuses(out, adv, product, in_scope, weak_name, confidence, |said| {
+            format!(
+                "{} says {said} for {}: model '{}' {}; {}{vendor_note}",
+                adv.id,
+                product_text(product),
+                key.model,
+                name.reason,
+                why
+            )
+        });
     }
 }
 
@@ -691,6 +660,29 @@ fn push_component<'a>(
         Some(true) => confidence.min(subject_confidence),
         _ => confidence.min(subject_confidence).min(Confidence::Medium),
     };
+    push_statuses(out, adv, product, in_scope, false, confidence, |said| {
+        format!(
+            "{base}; {} says {said} for {}: {}",
+            adv.id,
+            product_text(product),
+            verdict.reason()
+        )
+    });
+}
+
+/// One candidate per vulnerability that gives `product` a status. `in_scope` is what the
+/// version check said (`None`: undecidable). Only `affected` needs certainty to stand:
+/// undecidable or weakly named, it becomes `needs_review`; a clearing statement that
+/// cannot be placed is no finding at all.
+fn push_statuses<'a>(
+    out: &mut Vec<Candidate<'a>>,
+    adv: &'a Advisory,
+    product: &'a Product,
+    in_scope: Option<bool>,
+    weak_name: bool,
+    confidence: Confidence,
+    reason: impl Fn(VexStatus) -> String,
+) {
     for v in &adv.vulnerabilities {
         for s in v
             .statuses
@@ -701,6 +693,7 @@ fn push_component<'a>(
             let status = match in_scope {
                 None if said == FindingStatus::Affected => FindingStatus::NeedsReview,
                 None => continue,
+                Some(_) if weak_name => FindingStatus::NeedsReview,
                 Some(_) => said,
             };
             out.push(Candidate {
@@ -708,13 +701,7 @@ fn push_component<'a>(
                 advisory: adv,
                 vulnerability: v,
                 status,
-                reason: format!(
-                    "{base}; {} says {} for {}: {}",
-                    adv.id,
-                    s.status,
-                    product_text(product),
-                    verdict.reason()
-                ),
+                reason: reason(s.status),
                 confidence,
                 justification: s.justification.clone(),
                 product_id: Some(&product.product_id),
