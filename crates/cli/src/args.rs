@@ -128,6 +128,13 @@ pub enum VulnCmd {
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Also check CycloneDX documents against the official JSON schema of their
+        /// `specVersion`: a directory holding `bom-X.Y.schema.json` and the schemas they
+        /// refer to (`spdx.schema.json`, `jsf-0.82.schema.json`), as published at
+        /// cyclonedx.org/schema. Without it, only faults that change a BOM's meaning are
+        /// refused.
+        #[arg(long, value_name = "DIR", env = "PUMPGUARD_CYCLONEDX_SCHEMAS")]
+        cyclonedx_schemas: Option<PathBuf>,
         /// Summary format (text on a terminal, JSON otherwise).
         #[arg(long, value_enum)]
         format: Option<ShowFormat>,

@@ -10,6 +10,7 @@ use pumpguard_model::{Asset, TriageDecision, VulnImport, time};
 use pumpguard_store::{AssetFilter, FlowFilter, Store, StoreError};
 use pumpguard_vuln::matcher::{Finding, FindingStatus, Intel};
 use pumpguard_vuln::names::VendorAliases;
+use pumpguard_vuln::{CycloneDxSchemas, ReadOptions};
 
 use crate::args::{Context, ListFormat, ShowFormat, VexFormat, VulnCmd};
 use crate::fail::Fail;
@@ -17,7 +18,14 @@ use crate::output::{list_format, table, write_to};
 
 pub async fn run(ctx: &Context, cmd: VulnCmd) -> Result<(), Fail> {
     match cmd {
-        VulnCmd::Import { files, format } => import(ctx, &files, format).await,
+        VulnCmd::Import {
+            files,
+            cyclonedx_schemas,
+            format,
+        } => {
+            let schemas = cyclonedx_schemas.as_deref().map(load_schemas).transpose()?;
+            import(ctx, &files, schemas.as_ref(), format).await
+        }
         VulnCmd::List {
             min_score,
             kev,
@@ -188,10 +196,18 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Fail> {
 }
 
 /// Reads every file (on all cores), then stores them in one transaction.
-async fn import(ctx: &Context, paths: &[PathBuf], format: Option<ShowFormat>) -> Result<(), Fail> {
+async fn import(
+    ctx: &Context,
+    paths: &[PathBuf],
+    schemas: Option<&CycloneDxSchemas>,
+    format: Option<ShowFormat>,
+) -> Result<(), Fail> {
     let files = collect(paths)?;
     let bar = progress(files.len() as u64);
-    let read = read_all(&files, bar.as_ref())?;
+    let options = ReadOptions {
+        cyclonedx_schemas: schemas,
+    };
+    let read = read_all(&files, options, bar.as_ref())?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -245,6 +261,29 @@ async fn import(ctx: &Context, paths: &[PathBuf], format: Option<ShowFormat>) ->
     }
 }
 
+/// The CycloneDX schemas in `dir` (every `*.json` in it, not below).
+fn load_schemas(dir: &Path) -> Result<CycloneDxSchemas, Fail> {
+    let name = dir.display();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;
+    let mut documents = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?
+            .path();
+        if path.is_file() && path.extension().is_some_and(|x| x == "json") {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Fail::input(format!("{}: cannot read: {e}", path.display())))?;
+            documents.push((path.display().to_string(), bytes));
+        }
+    }
+    documents.sort();
+    CycloneDxSchemas::new(&documents).map_err(|e| match e.name {
+        None => Fail::input(format!("{name}: {}", e.message)),
+        Some(_) => Fail::input(e.to_string()),
+    })
+}
+
 /// A file read: its name, and what it held (`None`: skipped, a ROLIE feed).
 type ReadFile = (String, Option<Vec<VulnImport>>);
 
@@ -255,13 +294,14 @@ fn is_rolie_feed(bytes: &[u8]) -> bool {
 
 fn read_all(
     files: &[PathBuf],
+    options: ReadOptions<'_>,
     bar: Option<&indicatif::ProgressBar>,
 ) -> Result<Vec<ReadFile>, Fail> {
     let read_one = |p: &PathBuf| -> Result<ReadFile, Fail> {
         let name = p.display().to_string();
         let bytes =
             std::fs::read(p).map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;
-        let imports = match pumpguard_vuln::read(&bytes, &name) {
+        let imports = match pumpguard_vuln::read_with(&bytes, &name, options) {
             Ok(imports) => Some(imports),
             // A provider's ROLIE feed (RFC 8322) lists advisories; it is not one. CISA
             // ships its feeds beside the advisories, so walking a mirror meets them.

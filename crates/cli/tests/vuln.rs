@@ -510,6 +510,77 @@ fn a_bad_file_among_good_ones_stores_nothing_and_is_named() {
     assert_eq!(list, serde_json::json!([]), "nothing stored");
 }
 
+/// `--cyclonedx-schemas`: a BOM that breaks the official schema of its version is refused
+/// with its place, and stores nothing; without the option the same BOM is read (the fault
+/// does not change what it means).
+#[test]
+fn cyclonedx_boms_are_checked_against_the_official_schemas_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("vuln.db");
+    let spec = data().join("sbom").join("cyclonedx-spec-tests");
+    let schemas = spec.join("schema");
+    let bad = spec.join("1.6").join("invalid-hash-alg-1.6.json");
+    let good = spec.join("1.6").join("valid-bom-1.6.json");
+    let advisory = icsma("icsma-20-170-06.json");
+
+    let out = run(
+        &db,
+        &[
+            "vuln",
+            "import",
+            "--cyclonedx-schemas",
+            path_str(&schemas),
+            path_str(&advisory),
+            path_str(&good),
+            path_str(&bad),
+        ],
+    );
+    let err = input_error(&out);
+    assert!(err.contains(path_str(&bad)), "{err}");
+    assert!(err.contains("/components/0/hashes/0/alg"), "{err}");
+    assert!(err.contains("CycloneDX 1.6 schema"), "{err}");
+
+    // Nothing was stored: the good files are all new now (the schemas from the env).
+    let summary: Value = serde_json::from_slice(
+        &pumpguard(&db)
+            .env("PUMPGUARD_CYCLONEDX_SCHEMAS", &schemas)
+            .args(["vuln", "import", "--format", "json"])
+            .arg(&advisory)
+            .arg(&good)
+            .output()
+            .expect("runs")
+            .stdout,
+    )
+    .expect("JSON summary");
+    assert_eq!(summary["summary"]["documents_new"], 2, "{summary}");
+
+    // Lenient without the schemas (the test BOM shares its serial number with the valid
+    // one, so it replaces it).
+    let summary = ok_json(&db, &["vuln", "import", "--format", "json", path_str(&bad)]);
+    assert_eq!(
+        read_json(&bad)["serialNumber"],
+        read_json(&good)["serialNumber"]
+    );
+    assert_eq!(summary["summary"]["documents_updated"], 1, "{summary}");
+
+    // A directory without a BOM schema is refused, named.
+    let empty = dir.path().join("no-schemas");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let out = run(
+        &db,
+        &[
+            "vuln",
+            "import",
+            "--cyclonedx-schemas",
+            path_str(&empty),
+            path_str(&good),
+        ],
+    );
+    let err = input_error(&out);
+    assert!(err.contains(path_str(&empty)), "{err}");
+    assert!(err.contains("bom-X.Y.schema.json"), "{err}");
+}
+
 #[test]
 fn matching_says_what_the_advisories_say() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,7 +1,8 @@
 //! CycloneDX 1.4–1.7 JSON: the components (nested ones too) as an SBOM, and any
 //! `vulnerabilities` as an advisory with VEX statuses for the components they affect.
 //!
-//! Lenient like the rest: no JSON-schema validation. What we refuse is what would make
+//! Lenient like the rest: JSON-schema validation only when asked for (see `schema`).
+//! What we refuse anyway is what would make
 //! the data mean something else: a `bomFormat` other than CycloneDX, a component without
 //! a name, an empty or repeated `bom-ref` (references would point at the wrong thing), a
 //! dependency without its `ref`, a `serialNumber` that is not a `urn:uuid`, an analysis

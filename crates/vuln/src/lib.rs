@@ -18,6 +18,7 @@ pub mod matcher;
 pub mod names;
 mod nvd;
 mod openvex;
+pub mod schema;
 mod sniff;
 mod spdx;
 pub mod validate;
@@ -25,6 +26,7 @@ pub mod version;
 pub mod vex;
 
 pub use error::ReadError;
+pub use schema::CycloneDxSchemas;
 
 use pumpguard_model::VulnImport;
 
@@ -34,5 +36,21 @@ use pumpguard_model::VulnImport;
 /// CSV, CycloneDX 1.4–1.7 (SBOM and/or VEX), SPDX 2.3 and OpenVEX. Never panics: bytes
 /// that are none of these are a [`ReadError`] saying where and why.
 pub fn read(bytes: &[u8], file: &str) -> Result<Vec<VulnImport>, ReadError> {
-    sniff::read(bytes, file)
+    sniff::read(bytes, file, ReadOptions::default())
+}
+
+/// What to check beyond what a format's meaning needs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// CycloneDX documents must also follow the official schema of their `specVersion`.
+    pub cyclonedx_schemas: Option<&'a CycloneDxSchemas>,
+}
+
+/// [`read`], with the checks `options` asks for.
+pub fn read_with(
+    bytes: &[u8],
+    file: &str,
+    options: ReadOptions<'_>,
+) -> Result<Vec<VulnImport>, ReadError> {
+    sniff::read(bytes, file, options)
 }

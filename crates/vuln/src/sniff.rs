@@ -3,6 +3,7 @@
 use pumpguard_model::VulnImport;
 use serde_json::Value;
 
+use crate::ReadOptions;
 use crate::error::ReadError;
 use crate::json::Node;
 use crate::{csaf, cyclonedx, epss, kev, nvd, openvex, spdx};
@@ -10,7 +11,11 @@ use crate::{csaf, cyclonedx, epss, kev, nvd, openvex, spdx};
 pub(crate) const UNKNOWN: &str =
     "not a CSAF 2.0, NVD CVE 2.0, KEV, EPSS, CycloneDX, SPDX 2.3 or OpenVEX document";
 
-pub(crate) fn read(bytes: &[u8], file: &str) -> Result<Vec<VulnImport>, ReadError> {
+pub(crate) fn read(
+    bytes: &[u8],
+    file: &str,
+    options: ReadOptions<'_>,
+) -> Result<Vec<VulnImport>, ReadError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return Err(ReadError::new(
@@ -21,7 +26,7 @@ pub(crate) fn read(bytes: &[u8], file: &str) -> Result<Vec<VulnImport>, ReadErro
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if matches!(first, Some(b'{') | Some(b'[')) {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| ReadError::json_syntax(&e))?;
-        return read_json(&value, file);
+        return read_json(&value, file, options);
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if epss::sniff(text) => Ok(vec![VulnImport::Epss(epss::read(text)?)]),
@@ -29,7 +34,11 @@ pub(crate) fn read(bytes: &[u8], file: &str) -> Result<Vec<VulnImport>, ReadErro
     }
 }
 
-fn read_json(value: &Value, file: &str) -> Result<Vec<VulnImport>, ReadError> {
+fn read_json(
+    value: &Value,
+    file: &str,
+    options: ReadOptions<'_>,
+) -> Result<Vec<VulnImport>, ReadError> {
     let root = Node::root(value);
     if !root.is_object() {
         return Err(ReadError::new("/", UNKNOWN));
@@ -38,6 +47,9 @@ fn read_json(value: &Value, file: &str) -> Result<Vec<VulnImport>, ReadError> {
         return Ok(vec![VulnImport::Advisory(csaf::read(&root)?)]);
     }
     if cyclonedx::sniff(&root) {
+        if let Some(schemas) = options.cyclonedx_schemas {
+            schemas.check(value)?;
+        }
         return cyclonedx::read(&root, file);
     }
     if spdx::sniff(&root) {

@@ -43,8 +43,8 @@ fn sbom(imports: &[VulnImport]) -> &Sbom {
         .expect("an SBOM")
 }
 
-/// The invalid test BOMs whose invalidity changes what the data means, and so which we
-/// reject (the rest break only the schema: unknown enum values, hash lengths, licence
+/// Without the schemas: the invalid test BOMs whose invalidity changes what the data
+/// means, and so which we reject (the rest break only the schema: unknown enum values, hash lengths, licence
 /// shapes, timestamps, which a lenient reader does not need).
 const DETECTED: [&str; 5] = [
     "invalid-bomformat",
@@ -98,6 +98,95 @@ fn cyclonedx_spec_tests() {
     assert_eq!(valid, 36 + 45);
     assert_eq!(rejected.len(), 10);
     assert_eq!(accepted.len(), 37);
+}
+
+fn official_schemas() -> pumpguard_vuln::CycloneDxSchemas {
+    let dir = pumpguard_testkit::shared_data().join("sbom/cyclonedx-spec-tests/schema");
+    let mut docs = Vec::new();
+    let mut paths = Vec::new();
+    files(&dir, &mut paths);
+    for p in paths {
+        docs.push((p.display().to_string(), std::fs::read(&p).expect("read")));
+    }
+    pumpguard_vuln::CycloneDxSchemas::new(&docs).expect("schemas compile")
+}
+
+/// With the official schemas given, every spec test gives its expected result: each
+/// `valid-` BOM is read, each `invalid-` one refused at the place the fault is.
+#[test]
+fn cyclonedx_spec_tests_with_the_official_schemas() {
+    let schemas = official_schemas();
+    assert_eq!(schemas.versions(), ["1.5", "1.6"]);
+    let options = pumpguard_vuln::ReadOptions {
+        cyclonedx_schemas: Some(&schemas),
+    };
+    let dir = pumpguard_testkit::shared_data().join("sbom/cyclonedx-spec-tests");
+    let mut all = Vec::new();
+    for v in ["1.5", "1.6"] {
+        files(&dir.join(v), &mut all);
+    }
+    let (mut valid, mut invalid) = (0, 0);
+    for f in &all {
+        let name = f.file_name().expect("name").to_string_lossy().into_owned();
+        let bytes = std::fs::read(f).expect("read");
+        let result = pumpguard_vuln::read_with(&bytes, &name, options);
+        if name.starts_with("valid-") {
+            result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            valid += 1;
+        } else {
+            let e = result.expect_err(&name);
+            assert!(e.place.starts_with('/'), "{name}: {e}");
+            assert!(!e.message.contains('\n'), "{name}: {e}");
+            invalid += 1;
+        }
+    }
+    println!("with the official schemas: {valid} valid read, {invalid} invalid refused");
+    assert_eq!((valid, invalid), (36 + 45, 47));
+
+    let one = |f: &str| {
+        let bytes = std::fs::read(dir.join("1.6").join(f)).expect("read");
+        pumpguard_vuln::read_with(&bytes, f, options).expect_err(f)
+    };
+    let e = one("invalid-hash-alg-1.6.json");
+    assert_eq!(e.place, "/components/0/hashes/0/alg");
+    assert!(e.message.contains("\"FOO\""), "{e}");
+    assert_eq!(
+        one("invalid-metadata-timestamp-1.6.json").place,
+        "/metadata/timestamp"
+    );
+    // The base64 licence text the validator quotes is cut short.
+    assert!(
+        one("invalid-license-encoding-1.6.json")
+            .message
+            .chars()
+            .count()
+            < 300
+    );
+
+    // A BOM of a version no schema was given for is refused, saying so.
+    let old = pumpguard_testkit::shared_data()
+        .join("sbom/cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json");
+    let e = pumpguard_vuln::read_with(&std::fs::read(&old).expect("read"), "bom.1.4.json", options)
+        .expect_err("1.4");
+    assert_eq!(e.place, "/specVersion");
+    assert!(e.message.contains("no CycloneDX 1.4 schema"), "{e}");
+    assert!(e.message.contains("1.5, 1.6"), "{e}");
+}
+
+#[test]
+fn schema_sets_that_cannot_be_used() {
+    let e = pumpguard_vuln::CycloneDxSchemas::new(&[("x.json".into(), b"{".to_vec())])
+        .expect_err("not JSON");
+    assert_eq!(e.name.as_deref(), Some("x.json"));
+    let e = pumpguard_vuln::CycloneDxSchemas::new(&[("x.json".into(), b"{}".to_vec())])
+        .expect_err("no $id");
+    assert!(e.message.contains("$id"), "{e}");
+    let e = pumpguard_vuln::CycloneDxSchemas::new(&[(
+        "spdx.json".into(),
+        br#"{"$id": "http://cyclonedx.org/schema/spdx.schema.json"}"#.to_vec(),
+    )])
+    .expect_err("no BOM schema");
+    assert!(e.message.contains("bom-X.Y"), "{e}");
 }
 
 #[test]
