@@ -7,14 +7,14 @@ use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use pumpguard_model::{Asset, TriageDecision, VulnImport, time};
-use pumpguard_store::{AssetFilter, FlowFilter, Store, StoreError};
+use pumpguard_store::{AssetFilter, Store, StoreError};
 use pumpguard_vuln::matcher::{Finding, FindingStatus, Intel};
 use pumpguard_vuln::names::VendorAliases;
 use pumpguard_vuln::{CycloneDxSchemas, ReadOptions};
 
 use crate::args::{Context, ListFormat, ShowFormat, VexFormat, VulnCmd};
 use crate::fail::Fail;
-use crate::output::{list_format, table, write_to};
+use crate::output::{list_format, table, write_json_array, write_to};
 
 pub async fn run(ctx: &Context, cmd: VulnCmd) -> Result<(), Fail> {
     match cmd {
@@ -437,32 +437,35 @@ async fn match_all(
     aliases: &VendorAliases,
 ) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
     let started = std::time::Instant::now();
-    let assets = store.list_assets(&AssetFilter::default()).await?;
-    let t_assets = started.elapsed();
-    let (advisories, sboms) = store.vuln_documents().await?;
-    let t_docs = started.elapsed() - t_assets;
-    let (kev, epss) = store.vuln_signals().await?;
-    let triage = store.list_triage().await?;
-    let flows = store.list_flows(&FlowFilter::default()).await?;
+    // Read side by side: the assets are parsed while the documents are.
+    let timed = |t: std::time::Instant| t.elapsed();
+    let filter = AssetFilter::default();
+    let ((assets, t_assets), ((advisories, sboms), t_docs), (kev, epss), triage, peers) = tokio::try_join!(
+        async { Ok::<_, StoreError>((store.list_assets(&filter).await?, timed(started))) },
+        async { Ok((store.vuln_documents().await?, timed(started))) },
+        store.vuln_signals(),
+        store.list_triage(),
+        store.flow_peers(),
+    )?;
     let intel = Intel {
         advisories: &advisories,
         sboms: &sboms,
         kev: &kev,
         epss: &epss,
         triage: &triage,
-        exposure: pumpguard_vuln::exposure::exposures(&assets, &flows),
+        exposure: pumpguard_vuln::exposure::exposures(&assets, &peers),
     };
     let loaded = started.elapsed();
     let findings = pumpguard_vuln::matcher::match_fleet(&assets, &intel, aliases);
     if std::env::var_os("PUMPGUARD_TIMINGS").is_some() {
         timing(&format!(
-            "loaded {} assets ({:.3} s), {} advisories, {} SBOMs ({:.3} s), {} flows in {:.3} s; matched {} findings in {:.3} s",
+            "loaded {} assets ({:.3} s), {} advisories, {} SBOMs ({:.3} s), {} address pairs in {:.3} s; matched {} findings in {:.3} s",
             assets.len(),
             t_assets.as_secs_f64(),
             advisories.len(),
             sboms.len(),
             t_docs.as_secs_f64(),
-            flows.len(),
+            peers.len(),
             loaded.as_secs_f64(),
             findings.len(),
             (started.elapsed() - loaded).as_secs_f64()
@@ -474,7 +477,7 @@ async fn match_all(
 fn print_findings(findings: &[&Finding], format: ListFormat) -> Result<(), Fail> {
     write_to(None, |w| match format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, findings)?;
+            write_json_array(w, findings)?;
             w.write_all(b"\n")
         }
         ListFormat::Csv => {

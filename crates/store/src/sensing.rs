@@ -150,6 +150,12 @@ impl Store {
         dispatch!(self, list_flows(filter))
     }
 
+    /// Every (client, server) address pair the flows show, once: who talked to whom,
+    /// without the flows (the exposure of `vuln match` needs no more).
+    pub async fn flow_peers(&self) -> Result<Vec<(std::net::IpAddr, std::net::IpAddr)>> {
+        dispatch!(self, flow_peers())
+    }
+
     /// The evidence behind an asset's identity fields.
     pub async fn asset_evidence(&self, id: &str) -> Result<Vec<pumpguard_model::Evidence>> {
         dispatch!(self, asset_evidence(id))

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use pumpguard_model::{Asset, FlowRecord, is_internet};
+use pumpguard_model::{Asset, is_internet};
 use serde::Serialize;
 
 /// How reachable an asset is, from its zone and what the sensor saw.
@@ -40,7 +40,8 @@ struct Seen {
     any: bool,
 }
 
-/// The exposure of every asset the flows show, by asset id:
+/// The exposure of every asset the flows show, by asset id, from who talked to whom
+/// (`(client, server)` address pairs, one per pair is enough):
 /// - 1.5 when it exchanged traffic with a public address;
 /// - 1.3 when a host of another zone (or of none) connected to it;
 /// - 1.1 when it connected to a host of another zone;
@@ -48,7 +49,7 @@ struct Seen {
 ///
 /// Assets the flows do not show are absent (the caller falls back on
 /// [`Exposure::from_zone`]).
-pub fn exposures(assets: &[Asset], flows: &[FlowRecord]) -> HashMap<String, Exposure> {
+pub fn exposures(assets: &[Asset], peers: &[(IpAddr, IpAddr)]) -> HashMap<String, Exposure> {
     let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
     for (i, a) in assets.iter().enumerate() {
         for ip in &a.ips {
@@ -58,11 +59,8 @@ pub fn exposures(assets: &[Asset], flows: &[FlowRecord]) -> HashMap<String, Expo
     let zone_of =
         |ip: &IpAddr| -> Option<&str> { by_ip.get(ip).and_then(|&i| assets[i].zone.as_deref()) };
     let mut seen: HashMap<usize, Seen> = HashMap::new();
-    for f in flows {
-        for (me, peer, inbound) in [
-            (f.server_ip, f.client_ip, true),
-            (f.client_ip, f.server_ip, false),
-        ] {
+    for &(client, server) in peers {
+        for (me, peer, inbound) in [(server, client, true), (client, server, false)] {
             let Some(&i) = by_ip.get(&me) else {
                 continue;
             };
@@ -122,7 +120,7 @@ pub fn exposures(assets: &[Asset], flows: &[FlowRecord]) -> HashMap<String, Expo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pumpguard_model::{AssetId, AssetKind, Source};
+    use pumpguard_model::{AssetId, AssetKind, FlowRecord, Source};
 
     fn asset(id: &str, ip: &str, zone: Option<&str>) -> Asset {
         let mut a = Asset::new(
@@ -172,7 +170,8 @@ mod tests {
             flow("10.40.0.5", "10.20.1.11"),  // a host of no zone reaches pump-2
             flow("10.20.1.10", "10.30.0.11"), // pump-1 to servers (server: inbound)
         ];
-        let e = exposures(&assets, &flows);
+        let peers: Vec<_> = flows.iter().map(|f| (f.client_ip, f.server_ip)).collect();
+        let e = exposures(&assets, &peers);
         assert_eq!(e["pump-1"].factor, 1.5, "{:?}", e["pump-1"]);
         assert!(e["pump-1"].reason.contains("93.184.216.34"));
         assert_eq!(e["pump-2"].factor, 1.3);
