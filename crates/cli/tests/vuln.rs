@@ -237,6 +237,7 @@ AG-D26,infusion_pump,Fresenius Kabi,Agilia Connect WiFi module,D26,pumps,high
 MR-1,infusion_pump,Mindray,BeneFusion SP5,1.0,pumps,high
 BG-NOFW,infusion_pump,BD,BodyGuard,,pumps,high
 GW-113,pump_server,BD,Alaris Gateway Workstation,1.1.3,pumps,high
+GW-113B10,pump_server,BD,Alaris Gateway Workstation,1.1.3 Build 10,pumps,high
 GW-132,pump_server,BD,Alaris Gateway Workstation,1.3.2,pumps,high
 ";
 
@@ -770,9 +771,19 @@ fn matching_says_what_the_advisories_say() {
         .collect();
     assert!(gw.iter().any(|c| c.contains(":1.1.3:")), "{gw:?}");
     assert!(!gw.iter().any(|c| c.contains(":1.3.2:")), "{gw:?}");
-    let f = finding(&all, "GW-113", "CVE-2019-10959");
-    assert_affected(&all, "GW-113", "CVE-2019-10959", "CVE-2019-10959", "high");
+    assert!(gw.iter().any(|c| c.contains(":1.1.3:10:")), "{gw:?}");
+    let f = finding(&all, "GW-113B10", "CVE-2019-10959");
+    assert_affected(
+        &all,
+        "GW-113B10",
+        "CVE-2019-10959",
+        "CVE-2019-10959",
+        "high",
+    );
     assert!(f["reason"].as_str().unwrap().starts_with("NVD "), "{f}");
+    // NVD names builds (`1.1.3:10`, `1.1.3:11`): a 1.1.3 of unknown build is for a person.
+    let f = finding(&all, "GW-113", "CVE-2019-10959");
+    assert_eq!(f["status"], "needs_review", "{f}");
     // ICSMA-19-164-01 lists the workstation's own firmware by build, without 1.3.2; its
     // "Alaris Gateway Workstation Alaris GS 2.3.6 and below" (and GH, CC, TIVA) are the
     // pumps used with it, whose versions are not the workstation's.

@@ -278,13 +278,45 @@ pub fn applies(configs: &[CpeConfiguration], is_present: impl Fn(&CpeMatch) -> T
     )
 }
 
-/// Whether `version` is within what a match allows: its CPE's own version attribute
-/// (`*` any, `-` not applicable — the name carries no version, so any version will do —
-/// or an exact version) and its `versionStart/End Including/Excluding` bounds.
-/// `compare(version, other)` orders two versions, `None` when they cannot be compared;
-/// an uncomparable version makes the answer unknown. A CPE whose criteria do not parse,
-/// or whose version is a wildcard pattern, is unknown too. (The update attribute, such
-/// as a build number, is not looked at: callers that know it compare it themselves.)
+/// A firmware text split as a CPE name splits it, into version and update:
+/// `1.1.3 Build 10` → (`1.1.3`, `10`); `1.1.3 MR Build 11` → (`1.1.3`, `11`) (NVD names
+/// that one `1.1.3:11`: the release word between is not kept); `v2.0 update 3` →
+/// (`2.0`, `3`). `None` when the text is not a dotted version, at most one word, then
+/// `build`/`update`/`upd`/`b` and one alphanumeric token.
+pub fn split_update(firmware: &str) -> Option<(&str, &str)> {
+    let words: Vec<&str> = firmware.split_whitespace().collect();
+    let (update, rest) = words.split_last()?;
+    let (marker, before) = rest.split_last()?;
+    let marker = marker.trim_end_matches('.').to_ascii_lowercase();
+    if !matches!(marker.as_str(), "build" | "update" | "upd" | "b") || before.len() > 2 {
+        return None;
+    }
+    let version = before.first()?;
+    let version = version
+        .strip_prefix(['v', 'V'])
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(version);
+    let dotted = |t: &str| {
+        !t.is_empty()
+            && t.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let word = |t: &&str| t.bytes().all(|b| b.is_ascii_alphabetic());
+    let ok = dotted(version)
+        && before.get(1).is_none_or(word)
+        && update.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some((version, *update))
+}
+
+/// Whether `version` is within what a match allows: its CPE's own version and update
+/// attributes (`*` any, `-` not applicable — the name carries no version, so any version
+/// will do — or an exact value) and its `versionStart/End Including/Excluding` bounds.
+/// A firmware with a build (`1.1.3 Build 10`, see [`split_update`]) is compared by its
+/// version and its build against the update; a CPE that names an update (`1.1.3:10`)
+/// cannot be decided for a firmware that does not say its build. `compare(version,
+/// other)` orders two versions, `None` when they cannot be compared; an uncomparable
+/// version makes the answer unknown. A CPE whose criteria do not parse, or whose version
+/// is a wildcard pattern, is unknown too.
 pub fn version_in_bounds(
     m: &CpeMatch,
     version: &str,
@@ -293,9 +325,23 @@ pub fn version_in_bounds(
     let Ok(name) = CpeName::parse(&m.criteria) else {
         return Truth::Unknown;
     };
+    let whole = version;
+    let (version, build) = match split_update(whole) {
+        Some((v, b)) => (v, Some(b)),
+        None => (whole, None),
+    };
+    let update = match (&name.update, build) {
+        (Attr::Any | Attr::Na, _) => Truth::True,
+        (Attr::Pattern(_), _) | (Attr::Value(_), None) => Truth::Unknown,
+        (Attr::Value(u), Some(b)) => Truth::from_bool(u.eq_ignore_ascii_case(b)),
+    };
     let own = match &name.version {
         Attr::Any | Attr::Na => Truth::True,
         Attr::Pattern(_) => Truth::Unknown,
+        // A CPE whose version is the whole text, build and all.
+        Attr::Value(v) if v == whole && matches!(name.update, Attr::Any | Attr::Na) => {
+            return Truth::True.and(bounds(m, whole, &compare));
+        }
         Attr::Value(v) if v == version => Truth::True,
         Attr::Value(v) => match compare(version, v) {
             Some(Ordering::Equal) => Truth::True,
@@ -303,6 +349,11 @@ pub fn version_in_bounds(
             None => Truth::Unknown,
         },
     };
+    own.and(update).and(bounds(m, version, &compare))
+}
+
+/// Whether `version` is within a match's `versionStart/End Including/Excluding`.
+fn bounds(m: &CpeMatch, version: &str, compare: &impl Fn(&str, &str) -> Option<Ordering>) -> Truth {
     let bound = |b: &Option<String>, ok: fn(Ordering) -> bool| match b {
         None => Truth::True,
         Some(b) => match compare(version, b) {
@@ -310,7 +361,7 @@ pub fn version_in_bounds(
             None => Truth::Unknown,
         },
     };
-    own.and(bound(&m.version_start_including, |o| o != Ordering::Less))
+    bound(&m.version_start_including, |o| o != Ordering::Less)
         .and(bound(&m.version_start_excluding, |o| {
             o == Ordering::Greater
         }))
@@ -321,6 +372,26 @@ pub fn version_in_bounds(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn firmware_builds_split_as_cpe_names_do() {
+        assert_eq!(split_update("1.1.3 Build 10"), Some(("1.1.3", "10")));
+        assert_eq!(split_update("1.1.3 MR Build 11"), Some(("1.1.3", "11")));
+        assert_eq!(split_update("v2.0 update 3"), Some(("2.0", "3")));
+        assert_eq!(split_update("9.19 b. 7a"), Some(("9.19", "7a")));
+        for no in [
+            "1.1.3",
+            "Build 10",
+            "1.1.3 Build",
+            "1.1.3 MR X Build 11",
+            "L81 Build 2",
+            "1.1.3 Build 10 beta",
+            "1..3 Build 1",
+            "1.1.3 2 Build 1",
+        ] {
+            assert_eq!(split_update(no), None, "{no}");
+        }
+    }
 
     #[test]
     fn parses_nvd_names() {

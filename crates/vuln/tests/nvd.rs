@@ -226,8 +226,15 @@ fn bd_alaris_gateway_workstation() {
     let cve = "CVE-2019-10959";
     let fw = |v| ("o", "bd", "alaris_gateway_workstation_firmware", Some(v));
     let hw = ("h", "bd", "alaris_gateway_workstation", None);
-    check(cve, Device(vec![fw("1.1.3"), hw]), Truth::True);
-    check(cve, Device(vec![fw("1.3.1"), hw]), Truth::True);
+    // NVD lists the workstation's firmware by version and build (`1.1.3:10`, `1.1.3:11`,
+    // `1.3.1:13`…): a firmware that says its build is decided, one that does not is not.
+    check(cve, Device(vec![fw("1.1.3 Build 10"), hw]), Truth::True);
+    check(cve, Device(vec![fw("1.1.3 MR Build 11"), hw]), Truth::True);
+    check(cve, Device(vec![fw("1.3.1 Build 13"), hw]), Truth::True);
+    check(cve, Device(vec![fw("1.1.3 Build 12"), hw]), Truth::False);
+    check(cve, Device(vec![fw("1.3.1 Build 14"), hw]), Truth::False);
+    check(cve, Device(vec![fw("1.1.3"), hw]), Truth::Unknown);
+    check(cve, Device(vec![fw("1.3.1"), hw]), Truth::Unknown);
     // The fixed firmware, and a version above every listed one.
     check(cve, Device(vec![fw("1.3.2"), hw]), Truth::False);
     check(cve, Device(vec![fw("1.6.1"), hw]), Truth::False);
