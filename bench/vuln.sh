@@ -36,12 +36,17 @@ f = json.load(open(sys.argv[1]))
 by = collections.Counter(x["status"] for x in f)
 print(f"{len(f)} findings on {len({x['asset_id'] for x in f})} assets: {dict(by)}")
 PY
+# Twice: the whole job, and the job less its output (a filter that keeps no finding:
+# the ~600 MB of JSON for 100,000 assets takes a second to write on its own).
 hyperfine --runs "$RUNS" --export-json "$OUT/vuln-match.json.time" \
-  "$BIN --db sqlite://$DB vuln match --format json > /dev/null"
+  "$BIN --db sqlite://$DB vuln match --format json > /dev/null" \
+  "$BIN --db sqlite://$DB vuln match --format json --cve CVE-0000-0000 > /dev/null"
 python3 - "$OUT/vuln-import.json" "$OUT/vuln-match.json.time" <<'PY'
 import json, sys
 imp = json.load(open(sys.argv[1]))["results"][0]["mean"]
-mat = json.load(open(sys.argv[2]))["results"][0]["mean"]
+res = json.load(open(sys.argv[2]))["results"]
+mat, quiet = res[0]["mean"], res[1]["mean"]
 print(f"import {imp:.2f} s (goal <= 5 s, ratio to goal {imp / 5:.2f}); "
-      f"match end to end {mat:.2f} s (goal <= 1 s, ratio to goal {mat:.2f})")
+      f"match end to end {mat:.2f} s, without writing the findings {quiet:.2f} s "
+      f"(goal <= 1 s, ratios to goal {mat:.2f} and {quiet:.2f})")
 PY
