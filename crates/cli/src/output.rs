@@ -250,3 +250,22 @@ pub fn write_json_array<T: serde::Serialize + Sync>(
     }
     w.write_all(b"\n]")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spliced array is byte for byte serde_json's, around every slice boundary.
+    #[test]
+    fn parallel_json_arrays_are_serde_jsons() {
+        for n in [0, 1, 4095, 4096, 4097, 8192, 20_001] {
+            let items: Vec<serde_json::Value> = (0..n)
+                .map(|i| serde_json::json!({ "i": i, "s": format!("x{i}"), "a": [i, 0.5] }))
+                .collect();
+            let mut ours = Vec::new();
+            write_json_array(&mut ours, &items).expect("write");
+            let theirs = serde_json::to_vec_pretty(&items).expect("serde_json");
+            assert!(ours == theirs, "{n} items differ");
+        }
+    }
+}
