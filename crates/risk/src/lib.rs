@@ -6,6 +6,8 @@
 
 pub mod bank;
 pub mod level;
+pub mod register;
 
 pub use bank::{Bank, BankError, Question, Threat};
 pub use level::Level;
+pub use register::{Answer, Register, register};
