@@ -133,12 +133,9 @@ impl CycloneDxSchemas {
 fn bom_version(id: &str) -> Option<&str> {
     let file = id.rsplit('/').next()?;
     let version = file.strip_prefix("bom-")?.strip_suffix(".schema.json")?;
-    let mut parts = version.split('.');
-    let ok = parts
-        .by_ref()
-        .take(2)
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    (ok && parts.next().is_none() && version.contains('.')).then_some(version)
+    let (major, minor) = version.split_once('.')?;
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (number(major) && number(minor)).then_some(version)
 }
 
 /// A validator message on one line and at most `max` characters: the messages quote the
