@@ -266,6 +266,13 @@ impl Bank {
             {
                 return Err(bad("threat", &m.threat));
             }
+            if let Some(rule) = q
+                .evidence
+                .as_deref()
+                .filter(|r| !crate::evidence::RULES.contains(r))
+            {
+                return Err(bad("evidence rule", rule));
+            }
         }
         Ok(())
     }

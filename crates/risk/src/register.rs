@@ -23,6 +23,19 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// The words of the scale, as `assess answer` takes them.
+    pub const WORDS: &'static str = "yes, partial, no, na, unknown";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Yes => "yes",
+            Answer::Partial => "partial",
+            Answer::No => "no",
+            Answer::Na => "na",
+            Answer::Unknown => "unknown",
+        }
+    }
+
     /// Half-levels of the mitigation's reduction this answer earns: all of it for yes,
     /// half for partial, none otherwise (an unknown control is not assumed in place).
     fn half_levels(self, reduction: usize) -> usize {
@@ -34,19 +47,44 @@ impl Answer {
     }
 }
 
+impl std::str::FromStr for Answer {
+    type Err = String;
+
+    /// A word of the scale, in any case; `n/a` and `not applicable` are `na`.
+    fn from_str(s: &str) -> Result<Answer, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "yes" => Ok(Answer::Yes),
+            "partial" => Ok(Answer::Partial),
+            "no" => Ok(Answer::No),
+            "na" | "n/a" | "not applicable" => Ok(Answer::Na),
+            "unknown" => Ok(Answer::Unknown),
+            _ => Err(format!("'{s}' is not an answer ({})", Answer::WORDS)),
+        }
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One answer's part in a threat's likelihood.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contribution {
     pub question: String,
     pub answer: Answer,
     /// Levels the mitigation would remove with a full yes.
     pub reduction: usize,
-    /// The CSF 2.0 subcategories the question attests.
+    /// The controls the question attests: CSF 2.0 subcategories, HIPAA citations, SP
+    /// 800-53 controls.
     pub csf: Vec<String>,
+    pub hipaa: Vec<String>,
+    pub sp800_53: Vec<String>,
 }
 
 /// One threat event's line of the register.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskEntry {
     pub threat: String,
     pub name: String,
@@ -56,14 +94,14 @@ pub struct RiskEntry {
     pub impact: Level,
     pub risk_level: Level,
     /// The risk per concern: patient safety, ePHI, availability.
-    pub by_concern: BTreeMap<&'static str, Level>,
+    pub by_concern: BTreeMap<String, Level>,
     pub sp1800_8_risk: Vec<String>,
     /// Every question that mitigates the event, with its answer (unanswered: unknown).
     pub contributing: Vec<Contribution>,
 }
 
 /// The register: one entry per threat, highest risk first, and SP 1800-8's risks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Register {
     pub risks: Vec<RiskEntry>,
     /// `dose_change`, `ephi_breach`, `disrupted_care` → the worst risk feeding it.
@@ -105,6 +143,8 @@ fn entry(bank: &Bank, t: &Threat, answers: &BTreeMap<String, Answer>) -> RiskEnt
                 answer,
                 reduction: m.reduction,
                 csf: q.csf.clone(),
+                hipaa: q.hipaa.clone(),
+                sp800_53: q.sp800_53.clone(),
             });
         }
     }
@@ -112,9 +152,15 @@ fn entry(bank: &Bank, t: &Threat, answers: &BTreeMap<String, Answer>) -> RiskEnt
     let i = &t.impact;
     let impact = i.patient_safety.max(i.ephi).max(i.availability);
     let by_concern = BTreeMap::from([
-        ("patient_safety", Level::risk(likelihood, i.patient_safety)),
-        ("ephi", Level::risk(likelihood, i.ephi)),
-        ("availability", Level::risk(likelihood, i.availability)),
+        (
+            "patient_safety".to_owned(),
+            Level::risk(likelihood, i.patient_safety),
+        ),
+        ("ephi".to_owned(), Level::risk(likelihood, i.ephi)),
+        (
+            "availability".to_owned(),
+            Level::risk(likelihood, i.availability),
+        ),
     ]);
     RiskEntry {
         threat: t.id.clone(),
