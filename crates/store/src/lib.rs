@@ -28,8 +28,14 @@
 //!   JSON); `vuln_entries` indexes each advisory's vulnerabilities (`cve`, headline
 //!   score). `vuln_kev` and `vuln_epss` hold CISA KEV and EPSS by CVE; `vuln_triage`
 //!   analysts' decisions per (`model`, `firmware` — '' for all —, `cve`).
+//! - `assessment_answers`: people's answers to the question bank, one per `question_id`
+//!   (`answer` a word of the scale, `note`, who and when); `assessment_evidence`: the
+//!   evidence rules' latest answers beside them (`rule`, `answer`, `evidence` JSON, when
+//!   it last changed); `mds2_answers`: manufacturers' MDS2 answers per (`model`,
+//!   `question_id`) with the `capability`, the form's `source` and `document_id`.
 
 mod alerts;
+mod assessment;
 mod assets;
 mod audit;
 mod backend;
@@ -46,6 +52,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use alerts::AlertFilter;
+pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
 pub use sensing::{FlowFilter, SenseSummary};

@@ -1929,3 +1929,257 @@ pub(crate) async fn list_triage(pool: &Pool<Db>) -> Result<Vec<pumpguard_model::
         })
         .collect()
 }
+
+pub(crate) async fn set_answer(
+    pool: &Pool<Db>,
+    r: &crate::assessment::AnswerRecord,
+) -> Result<Option<String>> {
+    use crate::assessment::answer_object;
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT answer FROM assessment_answers WHERE question_id = $1")
+            .bind(r.question_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO assessment_answers (question_id, answer, note, answered, actor) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (question_id) DO UPDATE SET \
+         answer = excluded.answer, note = excluded.note, answered = excluded.answered, \
+         actor = excluded.actor",
+    )
+    .bind(r.question_id.as_str())
+    .bind(r.answer.as_str())
+    .bind(r.note.as_deref())
+    .bind(time::to_micros(r.answered))
+    .bind(r.actor.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let before = before.map(|b| b.0);
+    let mut chain = Chainer::at(head, r.answered, &r.actor);
+    chain.record(
+        "assess.answer",
+        answer_object(&r.question_id),
+        json!({"answer": r.answer, "note": r.note, "before": before}),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(before)
+}
+
+pub(crate) async fn list_answers(pool: &Pool<Db>) -> Result<Vec<crate::assessment::AnswerRecord>> {
+    use crate::assessment::corrupt;
+
+    let rows: Vec<(String, String, Option<String>, i64, String)> = sqlx::query_as(
+        "SELECT question_id, answer, note, answered, actor FROM assessment_answers \
+         ORDER BY question_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(question_id, answer, note, answered, actor)| {
+            Ok(crate::assessment::AnswerRecord {
+                answered: time::from_micros(answered).ok_or_else(|| {
+                    corrupt(
+                        "assessment_answers",
+                        format!("{question_id}: time {answered}"),
+                    )
+                })?,
+                question_id,
+                answer,
+                note,
+                actor,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn save_evidence(
+    pool: &Pool<Db>,
+    actor: &str,
+    records: &[crate::assessment::EvidenceRecord],
+) -> Result<usize> {
+    use crate::assessment::answer_object;
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let stored: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT question_id, answer, evidence FROM assessment_evidence")
+            .fetch_all(&mut *tx)
+            .await?;
+    let stored: HashMap<String, (String, Value)> = stored
+        .into_iter()
+        .map(|(q, a, e)| (q, (a, serde_json::from_str(&e).unwrap_or(Value::Null))))
+        .collect();
+    let mut chain = Chainer::new(head, actor);
+    let mut changed = 0;
+    for r in records {
+        let before = stored.get(&r.question_id);
+        if before.is_some_and(|(a, e)| *a == r.answer && *e == r.evidence) {
+            continue;
+        }
+        let evidence = serde_json::to_string(&r.evidence)
+            .map_err(|e| StoreError::Invalid(format!("evidence for {}: {e}", r.question_id)))?;
+        sqlx::query(
+            "INSERT INTO assessment_evidence (question_id, rule, answer, evidence, evaluated) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (question_id) DO UPDATE SET \
+             rule = excluded.rule, answer = excluded.answer, evidence = excluded.evidence, \
+             evaluated = excluded.evaluated",
+        )
+        .bind(r.question_id.as_str())
+        .bind(r.rule.as_str())
+        .bind(r.answer.as_str())
+        .bind(evidence)
+        .bind(time::to_micros(r.evaluated))
+        .execute(&mut *tx)
+        .await?;
+        chain.record(
+            "assess.evidence",
+            answer_object(&r.question_id),
+            json!({
+                "rule": r.rule,
+                "answer": r.answer,
+                "before": before.map(|b| b.0.as_str()),
+                "summary": r.evidence.get("summary"),
+            }),
+        );
+        changed += 1;
+    }
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+pub(crate) async fn list_evidence(
+    pool: &Pool<Db>,
+) -> Result<Vec<crate::assessment::EvidenceRecord>> {
+    use crate::assessment::corrupt;
+
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT question_id, rule, answer, evidence, evaluated FROM assessment_evidence \
+         ORDER BY question_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(question_id, rule, answer, evidence, evaluated)| {
+            Ok(crate::assessment::EvidenceRecord {
+                evidence: serde_json::from_str(&evidence)
+                    .map_err(|e| corrupt("assessment_evidence", format!("{question_id}: {e}")))?,
+                evaluated: time::from_micros(evaluated).ok_or_else(|| {
+                    corrupt(
+                        "assessment_evidence",
+                        format!("{question_id}: time {evaluated}"),
+                    )
+                })?,
+                question_id,
+                rule,
+                answer,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn import_mds2(
+    pool: &Pool<Db>,
+    actor: &str,
+    model: &str,
+    records: &[crate::assessment::Mds2Record],
+) -> Result<crate::assessment::Mds2ImportSummary> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let replaced = sqlx::query("DELETE FROM mds2_answers WHERE model = $1")
+        .bind(model)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as usize;
+    let now = time::now();
+    for r in records {
+        sqlx::query(
+            "INSERT INTO mds2_answers (model, question_id, capability, answer, gap, question, \
+             note, source, document_id, imported) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(model)
+        .bind(r.question_id.as_str())
+        .bind(r.capability.as_str())
+        .bind(r.answer.as_str())
+        .bind(r.gap)
+        .bind(r.question.as_str())
+        .bind(r.note.as_deref())
+        .bind(r.source.as_str())
+        .bind(r.document_id.as_deref())
+        .bind(time::to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let gaps: Vec<String> = records
+        .iter()
+        .filter(|r| r.gap)
+        .map(|r| r.question_id.clone())
+        .collect();
+    let mut chain = Chainer::at(head, now, actor);
+    chain.record(
+        "assess.mds2",
+        format!("model:{model}"),
+        json!({
+            "source": records.first().map(|r| r.source.as_str()),
+            "document_id": records.first().and_then(|r| r.document_id.as_deref()),
+            "answers": records.len(),
+            "gaps": gaps,
+            "replaced": replaced,
+        }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(crate::assessment::Mds2ImportSummary {
+        model: model.to_owned(),
+        answers: records.len(),
+        gaps,
+        replaced,
+    })
+}
+
+pub(crate) async fn list_mds2(
+    pool: &Pool<Db>,
+    model: Option<&str>,
+) -> Result<Vec<crate::assessment::Mds2Record>> {
+    use crate::assessment::corrupt;
+
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        bool,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT model, question_id, capability, answer, gap, question, note, source, \
+         document_id, imported FROM mds2_answers WHERE ($1 IS NULL OR model = $1) \
+         ORDER BY model, question_id",
+    )
+    .bind(model)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(crate::assessment::Mds2Record {
+                imported: time::from_micros(r.9).ok_or_else(|| {
+                    corrupt("mds2_answers", format!("{} {}: time {}", r.0, r.1, r.9))
+                })?,
+                model: r.0,
+                question_id: r.1,
+                capability: r.2,
+                answer: r.3,
+                gap: r.4,
+                question: r.5,
+                note: r.6,
+                source: r.7,
+                document_id: r.8,
+            })
+        })
+        .collect()
+}
