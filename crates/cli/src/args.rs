@@ -108,6 +108,99 @@ pub enum Command {
     /// them to the inventory; triage per model and firmware; export VEX.
     #[command(subcommand)]
     Vuln(VulnCmd),
+    /// Risk assessment (NIST SP 800-30): the question bank and its control map (CSF 2.0,
+    /// HIPAA, SP 800-53, IEC 80001-2-2), answers, evidence from pumpguard's data, the
+    /// risk register, and manufacturers' MDS2 forms.
+    #[command(subcommand)]
+    Assess(AssessCmd),
+    /// The assessment report: executive summary, risk register, control coverage by CSF
+    /// function and HIPAA safeguard, findings and their plan of action and milestones.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssessCmd {
+    /// The question bank: id, topic, text, the controls each cites, the threats it
+    /// mitigates and the evidence rule that can pre-answer it.
+    Questions {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Answer a question (yes, partial, no, na, unknown); a person's answer overrides the
+    /// evidence, which is kept beside it.
+    Answer {
+        /// The question id (`SEG-05`).
+        id: String,
+        /// yes, partial, no, na or unknown.
+        value: String,
+        /// Why: what was checked, by whom, where the proof is.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Pre-answer questions from pumpguard's data (inventory, flows, alerts, audit chain,
+    /// vulnerability matches) and store the answers with the records they cite.
+    Evidence {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// The risk register: each threat event's likelihood, impact and risk level, and the
+    /// answers that moved it.
+    Run {
+        /// Answers to use instead of the stored ones (JSON or YAML: `{ID: answer}` or
+        /// `{ID: {answer, note}}`); evidence still answers the questions it leaves out.
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+    /// Manufacturer Disclosure Statements for Medical Device Security (MDS2, HN 1-2019).
+    #[command(subcommand)]
+    Mds2(Mds2Cmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Mds2Cmd {
+    /// Read a filled-in MDS2 form (XLSX or CSV) for a device model; its "No" answers
+    /// become the model's capability gaps. A new form replaces the model's earlier one.
+    Import {
+        file: PathBuf,
+        /// The device model as the inventory names it.
+        #[arg(long)]
+        model: String,
+    },
+    /// The stored MDS2 answers.
+    List {
+        #[arg(long)]
+        model: Option<String>,
+        /// Only the capability gaps ("No" to a capability question).
+        #[arg(long)]
+        gaps: bool,
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(long, value_enum)]
+    pub format: ReportFormat,
+    /// The file to write (written whole or not at all).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Answers to use instead of the stored ones (as `assess run --answers`).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// The report's title.
+    #[arg(long, default_value = "Infusion pump ecosystem risk assessment")]
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Xlsx,
+    Json,
+    Md,
 }
 
 #[derive(Debug, Args)]

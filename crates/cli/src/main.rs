@@ -3,6 +3,7 @@
 
 mod alerts;
 mod args;
+mod assess;
 mod assets;
 mod audit;
 mod baselines;
@@ -60,5 +61,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Baselines(cmd) => baselines::run(&ctx, cmd).await,
         Command::Cvss(args) => cvss::run(&args),
         Command::Vuln(cmd) => vuln::run(&ctx, cmd).await,
+        Command::Assess(cmd) => assess::run(&ctx, cmd).await,
+        Command::Report(args) => assess::report(&ctx, &args).await,
     }
 }

@@ -421,7 +421,7 @@ async fn list(
 
 /// Every finding for the inventory, with the assets they name.
 /// The built-in vendor aliases, extended by `file` when given.
-fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
+pub(crate) fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
     let mut aliases = VendorAliases::default();
     if let Some(f) = file {
         let name = f.display().to_string();
@@ -432,7 +432,7 @@ fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
     Ok(aliases)
 }
 
-async fn match_all(
+pub(crate) async fn match_all(
     store: &Store,
     aliases: &VendorAliases,
 ) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
