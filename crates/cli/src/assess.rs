@@ -495,8 +495,13 @@ async fn mds2_import(ctx: &Context, bank: &Bank, file: &Path, model: &str) -> Re
     let bytes =
         std::fs::read(file).map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;
     let capabilities: BTreeSet<String> = bank.iec_80001.keys().cloned().collect();
-    let form = pumpguard_risk::mds2::read(&name, &bytes, &capabilities)
-        .map_err(|e| Fail::input(e.to_string()))?;
+    // The reader turns a panic of the spreadsheet library into an error; silence the
+    // default hook meanwhile so that the error stays the one line the user sees.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let form = pumpguard_risk::mds2::read(&name, &bytes, &capabilities);
+    std::panic::set_hook(hook);
+    let form = form.map_err(|e| Fail::input(e.to_string()))?;
     let imported = time::now();
     let records: Vec<Mds2Record> = form
         .answers

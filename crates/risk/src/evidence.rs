@@ -317,8 +317,8 @@ impl<'a> View<'a> {
 
     /// INV-03: the sensor watches the pump segment and new devices get investigated.
     fn unknown_devices(&self) -> Outcome {
-        if self.facts.flows.is_empty() {
-            return unknown("the sensor has stored no traffic");
+        if self.observed().0 == 0 {
+            return unknown("the sensor has seen no pump traffic, so not the pump segment");
         }
         let open: Vec<&Alert> = self
             .facts

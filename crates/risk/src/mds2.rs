@@ -126,13 +126,30 @@ pub struct Mds2Error {
 }
 
 impl Mds2Error {
+    /// The place and message are kept to one line: cell text quoted in them may hold
+    /// line breaks or other control characters, which are written escaped.
     fn new(file: &str, place: impl Into<String>, message: impl Into<String>) -> Mds2Error {
         Mds2Error {
             file: file.to_owned(),
-            place: place.into(),
-            message: message.into(),
+            place: one_line(place.into()),
+            message: one_line(message.into()),
         }
     }
+}
+
+fn one_line(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The capability codes a bank knows (its IEC TR 80001-2-2 catalogue, MDS2 sections

@@ -231,8 +231,18 @@ fn internet_hl7_inventory_audit_certificates_and_vulnerabilities() {
         a["VULN-01"].evidence.citations[0].id,
         "CVE-2019-10959 PUMP-1"
     );
-    // Flows, but none by a pump to a new device: the segment is watched.
+    // Pump traffic seen, no new device left uninvestigated: the segment is watched.
     assert_eq!(a["INV-03"].answer, Answer::Yes);
+    // Traffic between servers only says nothing about the pump segment.
+    let servers_only = Facts {
+        flows: &flows[1..],
+        ..facts
+    };
+    let inv03 = evaluate(&bank, &servers_only)
+        .into_iter()
+        .find(|a| a.question_id == "INV-03")
+        .expect("INV-03");
+    assert_eq!(inv03.answer, Answer::Unknown, "{}", inv03.evidence.summary);
 
     let broken = AuditFacts {
         entries: 12,
