@@ -116,6 +116,49 @@ pub enum Command {
     /// The assessment report: executive summary, risk register, control coverage by CSF
     /// function and HIPAA safeguard, findings and their plan of action and milestones.
     Report(ReportArgs),
+    /// Segmentation policy (zones and conduits): check it against traffic, learn one
+    /// from traffic, compare two.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Judge every observed flow (the store's, or those of captures sensed on the spot)
+    /// against a policy; list the violations, one per client, server and service.
+    Check {
+        #[arg(long)]
+        policy: PathBuf,
+        /// Captures to sense instead of the stored flows (nothing is stored).
+        #[arg(long, num_args = 1..)]
+        pcap: Vec<PathBuf>,
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Propose a least-privilege policy from the inventory and the observed flows (the
+    /// store's, or those of captures sensed on the spot).
+    Learn {
+        #[arg(long, num_args = 1..)]
+        pcap: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "yaml")]
+        format: PolicyFormat,
+        /// Write here (whole or not at all) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// What changes from OLD to NEW: zones, services opened and closed, the default.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<ShowFormat>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

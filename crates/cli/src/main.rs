@@ -12,6 +12,7 @@ mod fail;
 mod flows;
 mod hl7;
 mod output;
+mod policy;
 mod sense;
 mod sim;
 mod vuln;
@@ -63,5 +64,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Vuln(cmd) => vuln::run(&ctx, cmd).await,
         Command::Assess(cmd) => assess::run(&ctx, cmd).await,
         Command::Report(args) => assess::report(&ctx, &args).await,
+        Command::Policy(cmd) => policy::run(&ctx, cmd).await,
     }
 }

@@ -271,6 +271,18 @@ async fn files(
     Ok((report, sensor.learned()))
 }
 
+/// Senses captures without storing anything: the flows, sightings and detections of
+/// the whole run, and the warnings (a truncated file) it gave.
+pub(crate) fn sense_captures(paths: &[std::path::PathBuf]) -> Result<(Batch, Vec<String>), Fail> {
+    let mut sensor = Sensor::new(SensorConfig::default());
+    let mut report = Report::default();
+    for path in paths {
+        read_file(path, &mut sensor, &mut report, None, 0)?;
+    }
+    sensor.finish();
+    Ok((sensor.take_batch(true), report.warnings))
+}
+
 /// Feeds one file's frames to the sensor; returns its size for the progress bar.
 fn read_file(
     path: &Path,
