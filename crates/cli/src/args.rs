@@ -371,6 +371,10 @@ pub struct SenseArgs {
     /// its hard limits raise `pcd03_over_hard_limit` alerts.
     #[arg(long, value_name = "FILE")]
     pub drug_library: Option<PathBuf>,
+    /// A segmentation policy (YAML): flows between zones that no conduit allows raise
+    /// `policy_violation` alerts.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     /// Send every alert a batch raises or updates to this syslog receiver, RFC 5424
     /// with a CEF message: udp://HOST:PORT, tcp://HOST:PORT (octet counting) or
     /// tls://HOST:PORT (RFC 5425).

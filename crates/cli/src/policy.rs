@@ -109,7 +109,8 @@ fn say(line: &str) {
     eprintln!("{line}");
 }
 
-fn load(path: &Path) -> Result<Policy, Fail> {
+/// Reads a policy file; a fault is `FILE:LINE: why`, exit 2.
+pub(crate) fn load(path: &Path) -> Result<Policy, Fail> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Fail::input(format!("{name}: cannot read: {e}")))?;

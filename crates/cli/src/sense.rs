@@ -56,6 +56,7 @@ struct Run<'a> {
     store: &'a Store,
     args: &'a SenseArgs,
     origin: &'a str,
+    policy: Option<&'a pumpguard_policy::Policy>,
 }
 
 /// Sends the alerts a batch raised or updated to a SIEM (`--syslog`). A receiver that
@@ -127,8 +128,12 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
         },
         ..SensorConfig::default()
     };
-    // A bad --syslog or --db fails before any capture is read.
+    // A bad --syslog, --policy or --db fails before any capture is read.
     let mut forward = Forward::open(args)?;
+    let policy = match &args.policy {
+        Some(path) => Some(crate::policy::load(path)?),
+        None => None,
+    };
     let store = Store::open(&ctx.db).await?;
     let mut report = Report::default();
     let (stored, learn) = plan_baseline(&store, args, &mut report.warnings).await?;
@@ -150,6 +155,7 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
         store: &store,
         args,
         origin: &origin,
+        policy: policy.as_ref(),
     };
     let (mut report, learned) = match &args.interface {
         Some(interface) => live::run(run, interface, config, report, &mut forward).await?,
@@ -227,6 +233,7 @@ async fn files(
         store,
         args,
         origin,
+        policy,
     } = run;
     let started = Instant::now();
     let mut sensor = Sensor::new(config);
@@ -263,12 +270,46 @@ async fn files(
     }
     report.add(&summary, &batch);
     forward.send(store, &summary, &mut report).await?;
+    policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
     let live = report.stats.live_flows;
     report.stats = sensor.stats();
     report.stats.live_flows = live;
     report.frames = report.stats.frames;
     report.seconds = started.elapsed().as_secs_f64();
     Ok((report, sensor.learned()))
+}
+
+/// Raises `policy_violation` alerts for a stored batch's flows that the policy denies
+/// (after the batch, so that the zones see the devices it discovered).
+async fn policy_alerts(
+    ctx: &Context,
+    store: &Store,
+    origin: &str,
+    policy: Option<&pumpguard_policy::Policy>,
+    batch: &Batch,
+    report: &mut Report,
+    forward: &mut Forward,
+) -> Result<(), Fail> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    if batch.flows.is_empty() {
+        return Ok(());
+    }
+    let assets = store
+        .list_assets(&pumpguard_store::AssetFilter::default())
+        .await?;
+    let zoning = pumpguard_policy::Zoning::new(policy, &assets);
+    let detections = pumpguard_policy::check::detections(&zoning, &batch.flows);
+    if detections.is_empty() {
+        return Ok(());
+    }
+    let summary = store
+        .record_sense(&ctx.actor, origin, &[], &[], &detections)
+        .await?;
+    report.alerts_raised += summary.alerts_raised;
+    report.alerts_updated += summary.alerts_updated;
+    forward.send(store, &summary, report).await
 }
 
 /// Senses captures without storing anything: the flows, sightings and detections of
@@ -419,6 +460,7 @@ mod live {
             store,
             args,
             origin,
+            policy,
         } = run;
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
@@ -473,6 +515,7 @@ mod live {
                 .await?;
             report.add(&summary, &batch);
             forward.send(store, &summary, &mut report).await?;
+            super::policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
         }
         let (stats, learned) = worker
             .join()

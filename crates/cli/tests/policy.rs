@@ -105,6 +105,49 @@ fn a_learned_policy_allows_clean_traffic_and_flags_crossing_attacks() {
         .find(|v| v["client_zone"] == "infusion_pump")
         .expect("a pump crossing");
     assert!(!pivot["flow_keys"].as_array().expect("keys").is_empty());
+
+    // The sensor, given the policy, raises a policy_violation alert per violation.
+    let db2 = TestDb::sqlite();
+    ok(&db2, &["sense", "--pcap", &clean, "--format", "json"]);
+    ok(
+        &db2,
+        &[
+            "sense", "--pcap", &attacked, "--policy", learned, "--format", "json",
+        ],
+    );
+    let alerts = stdout_json(&ok(
+        &db2,
+        &[
+            "alerts",
+            "list",
+            "--kind",
+            "policy_violation",
+            "--format",
+            "json",
+        ],
+    ));
+    let alerts = alerts.as_array().expect("alerts");
+    // Alerts are one per kind, subject and peer: one per client and server pair.
+    assert_eq!(alerts.len(), flagged.len(), "{alerts:?}");
+    let exfil = alerts
+        .iter()
+        .find(|a| {
+            a["peer"]["ip"] == "203.0.113.45"
+                || a["evidence"]["sentence"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("no zone"))
+        })
+        .expect("the exfiltration is an alert");
+    assert!(
+        !exfil["evidence"]["flows"]
+            .as_array()
+            .expect("flows")
+            .is_empty()
+    );
+    // A bad policy stops sense before it reads anything.
+    let bad = write(dir.path(), "bad.yaml", "zones: []\n");
+    let out = run(&db2, &["sense", "--pcap", &clean, "--policy", &bad]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

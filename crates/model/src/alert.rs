@@ -93,6 +93,8 @@ domain_enum! {
         Dos => "dos",
         /// A device moving far more bytes in an hour than its baseline says it does.
         VolumeAnomaly => "volume_anomaly",
+        /// A connection between zones that the segmentation policy does not allow.
+        PolicyViolation => "policy_violation",
     }
 }
 

@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use pumpguard_model::FlowRecord;
 use pumpguard_model::time::Timestamp;
+use pumpguard_model::{
+    AlertEvidence, AlertFact, AlertKind, Detection, Endpoint, FlowRecord, MAX_EVIDENCE_FLOWS,
+    Severity,
+};
 use serde::Serialize;
 
 use crate::eval::{Verdict, Zoning, service_name};
@@ -123,4 +126,59 @@ pub fn check(zoning: &Zoning<'_>, flows: &[FlowRecord]) -> CheckReport {
     });
     report.violations = violations;
     report
+}
+
+/// The sensor's `policy_violation` detections for the denied flows: one per client,
+/// server and service, about the client (the device that opened the connection).
+pub fn detections(zoning: &Zoning<'_>, flows: &[FlowRecord]) -> Vec<Detection> {
+    check(zoning, flows)
+        .violations
+        .into_iter()
+        .map(|v| {
+            let zone = |z: &Option<String>| z.clone().unwrap_or_else(|| "no zone".into());
+            let (client_zone, server_zone) = (zone(&v.client_zone), zone(&v.server_zone));
+            let (proto, port) = match v.service.split_once('/') {
+                Some((p, port)) => (p.to_owned(), port.parse().ok()),
+                None => (v.service.clone(), None),
+            };
+            let fact = |name: &str, value: String| AlertFact {
+                name: name.into(),
+                value,
+            };
+            Detection {
+                kind: AlertKind::PolicyViolation,
+                severity: Severity::Medium,
+                subject: Endpoint {
+                    ip: Some(v.client_ip),
+                    mac: None,
+                },
+                peer: Some(Endpoint {
+                    ip: Some(v.server_ip),
+                    mac: None,
+                }),
+                proto,
+                port,
+                first_seen: v.first_seen,
+                last_seen: v.last_seen,
+                count: v.sessions.max(1),
+                evidence: AlertEvidence {
+                    flows: v.flow_keys.iter().take(MAX_EVIDENCE_FLOWS).cloned().collect(),
+                    flow_ids: Vec::new(),
+                    facts: vec![
+                        fact("policy.client_zone", client_zone.clone()),
+                        fact("policy.server_zone", server_zone.clone()),
+                        fact("policy.service", v.service.clone()),
+                    ],
+                    sentence: format!(
+                        "{} ({client_zone}) opened {} to {} ({server_zone}); no conduit allows it",
+                        v.client_ip, v.service, v.server_ip
+                    ),
+                },
+                action: format!(
+                    "Block {} from {client_zone} to {server_zone} at the firewall, or add a conduit if the flow is needed.",
+                    v.service
+                ),
+            }
+        })
+        .collect()
 }
