@@ -146,6 +146,21 @@ pub enum PolicyCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Compile a policy for the devices that enforce it: an nftables ruleset for a Linux
+    /// router, MUD files (RFC 8520, one per zone, into the directory --out), or Cisco IOS
+    /// extended ACLs. Zones given by kind or model become the inventory's addresses.
+    Compile {
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long, value_enum)]
+        target: PolicyTarget,
+        /// The file to write (for mud: a directory, created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        /// mud: where the files will be published (their mud-url is BASE/ZONE.json).
+        #[arg(long, default_value = "https://mud.hospital.example/pumpguard")]
+        mud_url_base: String,
+    },
     /// What changes from OLD to NEW: zones, services opened and closed, the default.
     Diff {
         old: PathBuf,
@@ -153,6 +168,13 @@ pub enum PolicyCmd {
         #[arg(long, value_enum)]
         format: Option<ShowFormat>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyTarget {
+    Nftables,
+    Mud,
+    CiscoAcl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use pumpguard_model::{Asset, FlowRecord};
 use pumpguard_policy::check::{CheckReport, check};
+use pumpguard_policy::compile::mud::MudOptions;
 use pumpguard_policy::diff::diff;
 use pumpguard_policy::learn::learn;
 use pumpguard_policy::{Policy, Zoning};
 use pumpguard_store::{AssetFilter, FlowFilter, Store};
 
-use crate::args::{Context, ListFormat, PolicyCmd, PolicyFormat, ShowFormat};
+use crate::args::{Context, ListFormat, PolicyCmd, PolicyFormat, PolicyTarget, ShowFormat};
 use crate::fail::Fail;
 use crate::output::{list_format, table, write_to};
 
@@ -53,6 +54,48 @@ pub async fn run(ctx: &Context, cmd: PolicyCmd) -> Result<(), Fail> {
                     w.write_all(b"\n")
                 }
             })
+        }
+        PolicyCmd::Compile {
+            policy,
+            target,
+            out,
+            mud_url_base,
+        } => {
+            let policy = load(&policy)?;
+            let store = Store::open(&ctx.db).await?;
+            let assets = store.list_assets(&AssetFilter::default()).await?;
+            let zoning = Zoning::new(&policy, &assets);
+            match target {
+                PolicyTarget::Nftables => {
+                    let text = pumpguard_policy::compile::nftables::compile(&zoning)
+                        .map_err(|e| Fail::input(e.to_string()))?;
+                    write_to(Some(&out), |w| w.write_all(text.as_bytes()))
+                }
+                PolicyTarget::CiscoAcl => {
+                    let text = pumpguard_policy::compile::cisco::compile(&zoning);
+                    write_to(Some(&out), |w| w.write_all(text.as_bytes()))
+                }
+                PolicyTarget::Mud => {
+                    let opts = MudOptions {
+                        mud_url_base,
+                        systeminfo: None,
+                        last_update: pumpguard_model::time::rfc3339(pumpguard_model::time::now()),
+                        cache_validity_hours: 48,
+                    };
+                    std::fs::create_dir_all(&out).map_err(|e| {
+                        Fail::input(format!("{}: cannot create: {e}", out.display()))
+                    })?;
+                    let files = pumpguard_policy::compile::mud::compile(&zoning, &opts);
+                    for f in &files {
+                        let text = f.to_pretty_string();
+                        write_to(Some(&out.join(&f.file_name)), |w| {
+                            w.write_all(text.as_bytes())
+                        })?;
+                    }
+                    say(&format!("{} MUD file(s) in {}", files.len(), out.display()));
+                    Ok(())
+                }
+            }
         }
         PolicyCmd::Diff { old, new, format } => {
             let (old, new) = (load(&old)?, load(&new)?);

@@ -40,6 +40,65 @@ fn a_learned_policy_allows_clean_traffic_and_flags_crossing_attacks() {
     assert!(text.contains("infusion_pump"), "{text}");
     assert!(text.contains("default: deny"), "{text}");
 
+    // It compiles for each target; nft itself accepts the ruleset (checked in a user and
+    // network namespace of its own, so the host's ruleset is never touched).
+    let nft = dir.path().join("learned.nft");
+    let nft = nft.to_str().expect("utf-8");
+    ok(
+        &db,
+        &[
+            "policy", "compile", "--policy", learned, "--target", "nftables", "--out", nft,
+        ],
+    );
+    let checked = std::process::Command::new("unshare")
+        .args(["-rn", "nft", "-c", "-f", nft])
+        .output()
+        .expect("unshare and nft are installed (.ci/run installs nftables)");
+    assert!(
+        checked.status.success(),
+        "nft -c refused {nft}: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let acl = dir.path().join("learned.ios");
+    ok(
+        &db,
+        &[
+            "policy",
+            "compile",
+            "--policy",
+            learned,
+            "--target",
+            "cisco-acl",
+            "--out",
+            acl.to_str().expect("utf-8"),
+        ],
+    );
+    let ios = std::fs::read_to_string(&acl).expect("acl");
+    assert!(ios.contains("ip access-list extended PG-INFUSION"), "{ios}");
+    let mud = dir.path().join("mud");
+    ok(
+        &db,
+        &[
+            "policy",
+            "compile",
+            "--policy",
+            learned,
+            "--target",
+            "mud",
+            "--out",
+            mud.to_str().expect("utf-8"),
+        ],
+    );
+    let pump_mud: Value = serde_json::from_slice(
+        &std::fs::read(mud.join("infusion_pump.json")).expect("pump MUD file"),
+    )
+    .expect("JSON");
+    assert!(
+        pump_mud["ietf-mud:mud"]["mud-url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/infusion_pump.json"))
+    );
+
     // The traffic it learned from passes: stored flows, and the capture sensed again.
     let stored = stdout_json(&ok(
         &db,
