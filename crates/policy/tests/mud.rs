@@ -9,51 +9,19 @@
 //! `<python data dir>/share/yang/modules/ietf`); `PUMPGUARD_YANG_DIR` points elsewhere.
 //! `PUMPGUARD_BLESS=1` rewrites the golden files.
 
+mod common;
+
+use common::*;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ipnet::IpNet;
-use pumpguard_model::{Asset, AssetKind, Source};
+use pumpguard_model::Asset;
 use pumpguard_policy::compile::mud::{self, MudFile, MudOptions};
 use pumpguard_policy::{Policy, Verdict, Zoning};
 use serde_json::Value;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-fn policy(name: &str) -> Policy {
-    let text = std::fs::read_to_string(data(name)).expect("policy file");
-    Policy::parse(&text, name).expect("policy parses")
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().expect("address")
-}
-
-/// The inventory of `mixed.yaml`: two assets in `ehr` (by kind, by model, one with both
-/// families) and one of kind `ehr` inside the pumps range (ranges win).
-fn inventory() -> Vec<Asset> {
-    let mut ehr = Asset::new(
-        "EHR-1".parse().expect("id"),
-        AssetKind::Ehr,
-        Source::Imported,
-    );
-    ehr.ips = vec![ip("10.50.0.5")];
-    let mut bridge = Asset::new(
-        "BR-1".parse().expect("id"),
-        AssetKind::Other,
-        Source::Imported,
-    );
-    bridge.model = Some("Epic Bridges".into());
-    bridge.ips = vec![ip("10.50.0.9"), ip("2001:db8:50::9")];
-    let mut pump = Asset::new("P-1".parse().expect("id"), AssetKind::Ehr, Source::Imported);
-    pump.ips = vec![ip("10.20.0.7")];
-    vec![ehr, bridge, pump]
-}
 
 fn opts() -> MudOptions {
     MudOptions {

@@ -17,26 +17,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+mod common;
+
 use pumpguard_model::{Asset, AssetId, AssetKind, Source};
 use pumpguard_policy::compile::nftables::{self, CompileError, DENY_COMMENT, MAX_LOG_PREFIX};
 use pumpguard_policy::{Policy, Verdict, Zoning};
 use serde_json::{Value, json};
-
-const EXAMPLE: &str = "\
-zones:
-  - name: pumps
-    vlan: 120
-    cidrs: [10.20.0.0/16]
-  - name: pump_servers
-    vlan: 130
-    cidrs: [10.30.0.0/24]
-conduits:
-  - from: pumps
-    to: pump_servers
-    services: [tcp/8443, udp/123]
-    log: true
-default: deny
-";
 
 /// IPv6 and IPv4 ranges (adjacent and nested ones in one zone), a name with '-', a zone
 /// with IPv6 only, port ranges and ICMP.
@@ -154,6 +140,11 @@ fn parse(text: &str) -> Policy {
     Policy::parse(text, "policy.yaml").expect("the policy reads")
 }
 
+/// The example policy of `tests/data/example.yaml`.
+fn example() -> String {
+    std::fs::read_to_string(common::data("example.yaml")).expect("example policy")
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("an address")
 }
@@ -191,7 +182,7 @@ fn compile(policy: &Policy, assets: &[Asset]) -> String {
 /// The four policies `nft` must take, by name.
 fn policies() -> Vec<(&'static str, String)> {
     vec![
-        ("example", compile(&parse(EXAMPLE), &[])),
+        ("example", compile(&parse(&example()), &[])),
         ("dual_stack", compile(&parse(DUAL_STACK), &[])),
         (
             "by_attributes",
@@ -206,7 +197,7 @@ fn policies() -> Vec<(&'static str, String)> {
 
 #[test]
 fn the_example_compiles_to_the_documented_ruleset() {
-    assert_eq!(compile(&parse(EXAMPLE), &[]), EXAMPLE_RULESET);
+    assert_eq!(compile(&parse(&example()), &[]), EXAMPLE_RULESET);
 }
 
 #[test]
@@ -392,13 +383,13 @@ fn names_nftables_cannot_take_apart_are_refused() {
     );
     assert!(err.to_string().contains("rename one"), "{err}");
 
-    let mut policy = parse(EXAMPLE);
+    let mut policy = parse(&example());
     policy.zones[1].name = "pump servers\"; flush ruleset".into();
     policy.conduits[0].to = policy.zones[1].name.clone();
     let err = nftables::compile(&Zoning::new(&policy, &[])).expect_err("refused");
     assert!(matches!(err, CompileError::ZoneName(_)), "{err}");
 
-    let mut policy = parse(EXAMPLE);
+    let mut policy = parse(&example());
     policy.conduits[0].to = "ehr".into();
     let err = nftables::compile(&Zoning::new(&policy, &[])).expect_err("refused");
     assert_eq!(
@@ -406,7 +397,7 @@ fn names_nftables_cannot_take_apart_are_refused() {
         "conduit 1 (pumps -> ehr) names unknown zone 'ehr'"
     );
 
-    let mut policy = parse(EXAMPLE);
+    let mut policy = parse(&example());
     policy.zones[1].name = "pumps".into();
     let err = nftables::compile(&Zoning::new(&policy, &[])).expect_err("refused");
     assert_eq!(err, CompileError::DuplicateZone("pumps".into()));

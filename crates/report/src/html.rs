@@ -617,21 +617,7 @@ fn poam(out: &mut String, items: &[PoamItem]) {
         "<div class=\"table-wrap\"><table class=\"wide\">\n<caption>Plan of action and \
          milestones</caption>\n",
     );
-    thead(
-        out,
-        &[
-            ("ID", false),
-            ("Finding", false),
-            ("Weakness", false),
-            ("Controls", false),
-            ("Risk level", false),
-            ("Remediation", false),
-            ("Milestone", false),
-            ("Scheduled completion", false),
-            ("Responsible", false),
-            ("Status", false),
-        ],
-    );
+    thead(out, &text::POAM_COLUMNS);
     out.push_str("<tbody>\n");
     for p in items {
         w!(

@@ -256,18 +256,7 @@ pub(crate) fn render(a: &Assessment) -> String {
     if a.poam.is_empty() {
         out.push_str("Nothing to plan: no findings.\n");
     } else {
-        let header = [
-            ("ID", false),
-            ("Finding", false),
-            ("Weakness", false),
-            ("Controls", false),
-            ("Risk level", false),
-            ("Remediation", false),
-            ("Milestone", false),
-            ("Scheduled completion", false),
-            ("Responsible", false),
-            ("Status", false),
-        ];
+        let header = text::POAM_COLUMNS;
         let rows: Vec<Vec<String>> = a
             .poam
             .iter()

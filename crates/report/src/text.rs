@@ -84,6 +84,21 @@ pub(crate) fn sp1800_8(s: &Summary) -> Vec<(&str, Level)> {
 }
 
 /// The concerns a risk is assessed for, with their names.
+/// The POA&M's columns, in the order every format writes them (with whether the
+/// column holds numbers, which HTML and Markdown right-align: none does).
+pub(crate) const POAM_COLUMNS: [(&str, bool); 10] = [
+    ("ID", false),
+    ("Finding", false),
+    ("Weakness", false),
+    ("Controls", false),
+    ("Risk level", false),
+    ("Remediation", false),
+    ("Milestone", false),
+    ("Scheduled completion", false),
+    ("Responsible", false),
+    ("Status", false),
+];
+
 pub(crate) const CONCERNS: [(&str, &str); 3] = [
     ("patient_safety", "Patient safety"),
     ("ephi", "ePHI"),

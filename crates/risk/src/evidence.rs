@@ -504,7 +504,7 @@ impl<'a> View<'a> {
     /// SEG-05: Telnet, FTP or HTTP into a pump, or a cleartext-management alert on one.
     fn cleartext_management(&self) -> Outcome {
         let (flows, pumps) = self.observed();
-        let mut citations: Vec<Citation> = self
+        let cleartext: Vec<&FlowRecord> = self
             .facts
             .flows
             .iter()
@@ -512,6 +512,9 @@ impl<'a> View<'a> {
                 matches!(f.app.as_str(), "telnet" | "ftp" | "http")
                     && self.pump_at(f.server_ip).is_some()
             })
+            .collect();
+        let mut citations: Vec<Citation> = cleartext
+            .iter()
             .map(|f| cite("flow", f.key(), flow_detail(f)))
             .collect();
         let n = citations.len();
@@ -524,16 +527,7 @@ impl<'a> View<'a> {
             .map(|a| alert_citation(a)),
         );
         if !citations.is_empty() {
-            let services: BTreeSet<&str> = self
-                .facts
-                .flows
-                .iter()
-                .filter(|f| {
-                    matches!(f.app.as_str(), "telnet" | "ftp" | "http")
-                        && self.pump_at(f.server_ip).is_some()
-                })
-                .map(|f| f.app.as_str())
-                .collect();
+            let services: BTreeSet<&str> = cleartext.iter().map(|f| f.app.as_str()).collect();
             let services = if services.is_empty() {
                 "cleartext management".to_owned()
             } else {
