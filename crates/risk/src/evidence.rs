@@ -406,7 +406,8 @@ impl<'a> View<'a> {
 
     /// SEG-01: pumps on a segment of their own. Counter-examples: a device that is not a
     /// pump (or network gear) in a zone pumps are in; a pump talking to hosts that are
-    /// not its servers (`pump_pivot`).
+    /// not its servers (`pump_pivot`); a segmentation-policy violation to or from a pump
+    /// (`policy_violation`).
     fn segmentation(&self) -> Outcome {
         let pump_zones: BTreeSet<&str> = self
             .pumps
@@ -435,8 +436,20 @@ impl<'a> View<'a> {
                 )
             })
             .collect();
-        let pivots = self.open_alerts(&[AlertKind::PumpPivot]);
-        citations.extend(pivots.iter().map(|a| alert_citation(a)));
+        // Pumps reaching beyond their servers, and segmentation-policy violations with a
+        // pump at either end.
+        let pumps: BTreeSet<&str> = self.pumps.iter().map(|p| p.asset_id.as_str()).collect();
+        let involves_pump = |a: &Alert| {
+            [&a.asset_id, &a.peer_asset_id]
+                .into_iter()
+                .flatten()
+                .any(|id| pumps.contains(id.as_str()))
+        };
+        let crossings = self
+            .open_alerts(&[AlertKind::PumpPivot, AlertKind::PolicyViolation])
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::PumpPivot || involves_pump(a));
+        citations.extend(crossings.map(alert_citation));
         if !citations.is_empty() {
             let n = citations.len();
             return (

@@ -271,6 +271,32 @@ fn internet_hl7_inventory_audit_certificates_and_vulnerabilities() {
     assert_eq!(a["INV-03"].evidence.citations[0].id, "1");
     assert_eq!(a["SEG-01"].answer, Answer::No);
     assert_eq!(a["SEG-01"].evidence.citations[0].id, "2");
+
+    // A segmentation-policy violation counts when a pump is at one end.
+    let mut violation = alert(3, AlertKind::PolicyViolation, AlertStatus::Open);
+    violation.asset_id = Some("LAPTOP-9".into());
+    violation.peer_asset_id = Some("PUMP-2".into());
+    let mut elsewhere = alert(4, AlertKind::PolicyViolation, AlertStatus::Open);
+    elsewhere.asset_id = Some("PS".into());
+    elsewhere.peer_asset_id = Some("EHR".into());
+    let alerts = [violation, elsewhere];
+    let facts = Facts {
+        alerts: &alerts,
+        ..facts
+    };
+    let a3 = evaluate(&bank, &facts);
+    let seg01 = a3
+        .iter()
+        .find(|a| a.question_id == "SEG-01")
+        .expect("SEG-01");
+    assert_eq!(seg01.answer, Answer::No);
+    let ids: Vec<&str> = seg01
+        .evidence
+        .citations
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(ids, ["3"]);
 }
 
 #[test]
