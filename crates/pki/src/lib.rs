@@ -362,3 +362,67 @@ pub fn crl(
         .pem()
         .map_err(ca_err)
 }
+
+/// Encrypts a PKCS#8 key (PEM) with a passphrase for storage: PBES2 with scrypt
+/// (log₂N 14, r 8, p 1) and AES-256-CBC, as an `ENCRYPTED PRIVATE KEY` PEM that
+/// `openssl pkey -passin` reads.
+pub fn encrypt_key(key_pem: &str, passphrase: &str) -> Result<String, PkiError> {
+    use pkcs8::der::pem::LineEnding;
+    use pkcs8::der::{Decode, SecretDocument};
+
+    if passphrase.is_empty() {
+        return Err(PkiError::Invalid(
+            "an empty passphrase protects nothing".into(),
+        ));
+    }
+    let (label, doc) = SecretDocument::from_pem(key_pem)
+        .map_err(|e| PkiError::Invalid(format!("the key is not PEM: {e}")))?;
+    if label != "PRIVATE KEY" {
+        return Err(PkiError::Invalid(format!(
+            "expected a PKCS#8 PRIVATE KEY, not {label}"
+        )));
+    }
+    let info = pkcs8::PrivateKeyInfo::from_der(doc.as_bytes())
+        .map_err(|e| PkiError::Invalid(format!("the key is not PKCS#8: {e}")))?;
+    // scrypt with log₂N 14 (16 MiB), as `openssl pkcs8 -scrypt` makes it: pkcs8's
+    // default (log₂N 15) needs more memory than openssl allows itself, and openssl
+    // then refuses to open the key.
+    use rand_core::RngCore;
+    let mut salt = [0u8; 16];
+    let mut iv = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut salt);
+    rand_core::OsRng.fill_bytes(&mut iv);
+    let scrypt = pkcs8::pkcs5::scrypt::Params::new(14, 8, 1, 32)
+        .map_err(|e| PkiError::Ca(format!("scrypt parameters: {e}")))?;
+    let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(scrypt, &salt, &iv)
+        .map_err(|e| PkiError::Ca(format!("PBES2 parameters: {e}")))?;
+    let encrypted = info
+        .encrypt_with_params(params, passphrase.as_bytes())
+        .map_err(|e| PkiError::Ca(format!("cannot encrypt the key: {e}")))?;
+    encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|e| PkiError::Ca(format!("cannot write the key: {e}")))
+}
+
+/// The PKCS#8 key (PEM) inside an [`encrypt_key`] PEM; a wrong passphrase is an error.
+pub fn decrypt_key(encrypted_pem: &str, passphrase: &str) -> Result<String, PkiError> {
+    use pkcs8::der::SecretDocument;
+    use pkcs8::der::pem::LineEnding;
+
+    let (label, doc) = SecretDocument::from_pem(encrypted_pem)
+        .map_err(|e| PkiError::Invalid(format!("the key is not PEM: {e}")))?;
+    if label != "ENCRYPTED PRIVATE KEY" {
+        return Err(PkiError::Invalid(format!(
+            "expected an ENCRYPTED PRIVATE KEY, not {label}"
+        )));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+        .map_err(|e| PkiError::Invalid(format!("the key is not encrypted PKCS#8: {e}")))?;
+    let key = info
+        .decrypt(passphrase.as_bytes())
+        .map_err(|_| PkiError::Invalid("the passphrase does not open the CA key".into()))?;
+    key.to_pem("PRIVATE KEY", LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|e| PkiError::Ca(format!("cannot write the key: {e}")))
+}

@@ -223,3 +223,39 @@ fn bad_requests_and_arguments_are_refused() {
     assert!(crl(&ca, &[], 1, now, 0).is_err());
     assert!("rsa4096".parse::<KeyAlgorithm>().is_err());
 }
+
+#[test]
+fn ca_keys_are_encrypted_at_rest_and_openssl_opens_them_with_the_passphrase() {
+    let ca = init("Ward", KeyAlgorithm::EcdsaP256, OffsetDateTime::now_utc()).expect("CA");
+    let sealed = pumpguard_pki::encrypt_key(&ca.issuing_key, "correct horse").expect("sealed");
+    assert!(
+        sealed.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{sealed}"
+    );
+    assert!(!sealed.contains(ca.issuing_key.lines().nth(1).expect("a body line")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = path(dir.path(), "issuing.key");
+    std::fs::write(&file, &sealed).expect("write");
+    let (ok, text) = openssl(&[
+        "pkey",
+        "-in",
+        &file,
+        "-passin",
+        "pass:correct horse",
+        "-noout",
+    ]);
+    assert!(ok, "{text}");
+    let (ok, _) = openssl(&["pkey", "-in", &file, "-passin", "pass:wrong", "-noout"]);
+    assert!(!ok, "openssl opened the key with a wrong passphrase");
+    // What openssl decrypts is the key we sealed.
+    let (ok, plain) = openssl(&["pkey", "-in", &file, "-passin", "pass:correct horse"]);
+    assert!(ok, "{plain}");
+    assert_eq!(plain.trim(), ca.issuing_key.trim());
+    assert_eq!(
+        pumpguard_pki::decrypt_key(&sealed, "correct horse").expect("opens"),
+        ca.issuing_key
+    );
+    let err = pumpguard_pki::decrypt_key(&sealed, "wrong").expect_err("wrong passphrase");
+    assert!(err.to_string().contains("passphrase"), "{err}");
+    assert!(pumpguard_pki::encrypt_key(&ca.issuing_key, "").is_err());
+}
