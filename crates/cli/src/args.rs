@@ -120,6 +120,80 @@ pub enum Command {
     /// from traffic, compare two.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// The device PKI: the CA, certificates for pumps and servers from CSRs, revocation
+    /// and CRLs. The CA keys are sealed with a passphrase (PUMPGUARD_CA_PASSPHRASE or
+    /// --passphrase-file).
+    #[command(subcommand)]
+    Pki(PkiCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct Passphrase {
+    /// A file whose first line is the CA passphrase (else PUMPGUARD_CA_PASSPHRASE).
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PkiCmd {
+    /// Create the CA: a root and an issuing CA, keys sealed with the passphrase.
+    Init {
+        /// The organization (the CA certificates are "NAME Root CA" and "NAME Device
+        /// Issuing CA").
+        #[arg(long)]
+        name: String,
+        /// ecdsa-p256 (default), or rsa2048 / rsa3072 for pumps that lack ECDSA.
+        #[arg(long, default_value = "ecdsa-p256")]
+        algorithm: String,
+        #[command(flatten)]
+        passphrase: Passphrase,
+    },
+    /// Write the CA chain (issuing CA, then root) as PEM.
+    CaCert {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Issue a certificate for a CSR (PEM) under a profile: pump (client authentication,
+    /// CN = asset id) or server (server authentication).
+    Issue {
+        #[arg(long)]
+        csr: PathBuf,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 825)]
+        days: i64,
+        /// Where the CRL is published, written into the certificate.
+        #[arg(long)]
+        crl_url: Option<String>,
+        #[command(flatten)]
+        passphrase: Passphrase,
+    },
+    /// The issued certificates.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Revoke a certificate by serial (hex) with an RFC 5280 reason.
+    Revoke {
+        serial: String,
+        /// unspecified, key-compromise, ca-compromise, affiliation-changed, superseded,
+        /// cessation-of-operation, certificate-hold, privilege-withdrawn.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// Sign a CRL of every revoked certificate.
+    Crl {
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Hours until the next update.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        #[command(flatten)]
+        passphrase: Passphrase,
+    },
 }
 
 #[derive(Debug, Subcommand)]

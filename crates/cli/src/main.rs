@@ -12,6 +12,7 @@ mod fail;
 mod flows;
 mod hl7;
 mod output;
+mod pki;
 mod policy;
 mod sense;
 mod sim;
@@ -65,5 +66,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Assess(cmd) => assess::run(&ctx, cmd).await,
         Command::Report(args) => assess::report(&ctx, &args).await,
         Command::Policy(cmd) => policy::run(&ctx, cmd).await,
+        Command::Pki(cmd) => pki::run(&ctx, cmd).await,
     }
 }

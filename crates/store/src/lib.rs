@@ -33,6 +33,10 @@
 //!   evidence rules' latest answers beside them (`rule`, `answer`, `evidence` JSON, when
 //!   it last changed); `mds2_answers`: manufacturers' MDS2 answers per (`model`,
 //!   `question_id`) with the `capability`, the form's `source` and `document_id`.
+//! - `pki_ca`: the one device CA (`id` = 1): its name, key algorithm, root and issuing
+//!   certificates, their keys as encrypted PKCS#8, and `crl_number` of the last CRL;
+//!   `pki_certificates`: every certificate issued, by hex `serial`, with `common_name`,
+//!   `profile`, validity, `pem`, and `revoked`/`reason` once revoked.
 
 mod alerts;
 mod assessment;
@@ -40,6 +44,7 @@ mod assets;
 mod audit;
 mod backend;
 mod baselines;
+mod pki;
 mod rows;
 mod sensing;
 mod vuln;
@@ -55,6 +60,7 @@ pub use alerts::AlertFilter;
 pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
+pub use pki::{CaRecord, CertRecord, RevokedRecord};
 pub use sensing::{FlowFilter, SenseSummary};
 pub use vuln::VulnImportSummary;
 

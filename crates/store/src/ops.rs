@@ -2183,3 +2183,227 @@ pub(crate) async fn list_mds2(
         })
         .collect()
 }
+
+pub(crate) async fn pki_init(
+    pool: &Pool<Db>,
+    actor: &str,
+    ca: &crate::pki::CaRecord,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let exists: Option<(String,)> = sqlx::query_as("SELECT name FROM pki_ca WHERE id = 1")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some((name,)) = exists {
+        return Err(StoreError::Invalid(format!(
+            "a CA exists already ('{name}'); a second would orphan every certificate of the first"
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO pki_ca (id, name, algorithm, root_cert, root_key, issuing_cert, \
+         issuing_key, created, crl_number) VALUES (1, $1, $2, $3, $4, $5, $6, $7, 0)",
+    )
+    .bind(ca.name.as_str())
+    .bind(ca.algorithm.as_str())
+    .bind(ca.root_cert.as_str())
+    .bind(ca.root_key.as_str())
+    .bind(ca.issuing_cert.as_str())
+    .bind(ca.issuing_key.as_str())
+    .bind(time::to_micros(ca.created))
+    .execute(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, ca.created, actor);
+    chain.record(
+        "pki.init",
+        "ca".into(),
+        json!({"name": ca.name, "algorithm": ca.algorithm}),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn pki_ca(pool: &Pool<Db>) -> Result<Option<crate::pki::CaRecord>> {
+    type Row = (String, String, String, String, String, String, i64, i64);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT name, algorithm, root_cert, root_key, issuing_cert, issuing_key, created, \
+         crl_number FROM pki_ca WHERE id = 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(crate::pki::CaRecord {
+            created: time::from_micros(r.6)
+                .ok_or_else(|| crate::pki::corrupt("pki_ca", format!("time {}", r.6)))?,
+            name: r.0,
+            algorithm: r.1,
+            root_cert: r.2,
+            root_key: r.3,
+            issuing_cert: r.4,
+            issuing_key: r.5,
+            crl_number: r.7,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn pki_record_issued(
+    pool: &Pool<Db>,
+    actor: &str,
+    c: &crate::pki::CertRecord,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    sqlx::query(
+        "INSERT INTO pki_certificates (serial, common_name, profile, not_before, not_after, \
+         pem, issued) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.serial.as_str())
+    .bind(c.common_name.as_str())
+    .bind(c.profile.as_str())
+    .bind(time::to_micros(c.not_before))
+    .bind(time::to_micros(c.not_after))
+    .bind(c.pem.as_str())
+    .bind(time::to_micros(c.issued))
+    .execute(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, c.issued, actor);
+    chain.record(
+        "pki.issue",
+        format!("certificate:{}", c.serial),
+        json!({
+            "common_name": c.common_name,
+            "profile": c.profile,
+            "not_after": time::rfc3339(c.not_after),
+        }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type CertRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+const CERT_COLUMNS: &str =
+    "serial, common_name, profile, not_before, not_after, pem, issued, revoked, reason";
+
+fn cert_from_row(r: CertRow) -> Result<crate::pki::CertRecord> {
+    let at = |us: i64| {
+        time::from_micros(us)
+            .ok_or_else(|| crate::pki::corrupt("pki_certificates", format!("{}: time {us}", r.0)))
+    };
+    Ok(crate::pki::CertRecord {
+        not_before: at(r.3)?,
+        not_after: at(r.4)?,
+        issued: at(r.6)?,
+        revoked: r.7.map(at).transpose()?,
+        serial: r.0.clone(),
+        common_name: r.1,
+        profile: r.2,
+        pem: r.5,
+        reason: r.8,
+    })
+}
+
+pub(crate) async fn pki_certificates(pool: &Pool<Db>) -> Result<Vec<crate::pki::CertRecord>> {
+    let rows: Vec<CertRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CERT_COLUMNS} FROM pki_certificates ORDER BY issued DESC, serial"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(cert_from_row).collect()
+}
+
+pub(crate) async fn pki_revoke(
+    pool: &Pool<Db>,
+    actor: &str,
+    serial: &str,
+    reason: &str,
+    when: pumpguard_model::time::Timestamp,
+) -> Result<crate::pki::CertRecord> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let row: Option<CertRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CERT_COLUMNS} FROM pki_certificates WHERE serial = $1"
+    )))
+    .bind(serial)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut cert =
+        cert_from_row(row.ok_or_else(|| StoreError::NotFound(format!("certificate {serial}")))?)?;
+    if let Some(at) = cert.revoked {
+        return Err(StoreError::Invalid(format!(
+            "certificate {serial} was revoked already, at {}",
+            time::rfc3339(at)
+        )));
+    }
+    sqlx::query("UPDATE pki_certificates SET revoked = $1, reason = $2 WHERE serial = $3")
+        .bind(time::to_micros(when))
+        .bind(reason)
+        .bind(serial)
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::at(head, when, actor);
+    chain.record(
+        "pki.revoke",
+        format!("certificate:{serial}"),
+        json!({"common_name": cert.common_name, "reason": reason}),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    cert.revoked = Some(when);
+    cert.reason = Some(reason.to_owned());
+    Ok(cert)
+}
+
+pub(crate) async fn pki_next_crl(
+    pool: &Pool<Db>,
+    actor: &str,
+) -> Result<(i64, Vec<crate::pki::RevokedRecord>)> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let number: Option<(i64,)> = sqlx::query_as("SELECT crl_number FROM pki_ca WHERE id = 1")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let number = number
+        .ok_or_else(|| StoreError::Invalid("no CA yet: run `pumpguard pki init` first".into()))?
+        .0
+        + 1;
+    sqlx::query("UPDATE pki_ca SET crl_number = $1 WHERE id = 1")
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT serial, revoked, reason FROM pki_certificates WHERE revoked IS NOT NULL \
+         ORDER BY serial",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let revoked = rows
+        .into_iter()
+        .map(|(serial, at, reason)| {
+            Ok(crate::pki::RevokedRecord {
+                revoked: time::from_micros(at).ok_or_else(|| {
+                    crate::pki::corrupt("pki_certificates", format!("{serial}: time {at}"))
+                })?,
+                serial,
+                reason: reason.unwrap_or_else(|| "unspecified".into()),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "pki.crl",
+        "ca".into(),
+        json!({"crl_number": number, "revoked": revoked.len()}),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok((number, revoked))
+}
