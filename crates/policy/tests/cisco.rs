@@ -465,24 +465,6 @@ fn acl_permits(acl: &Acl, p: &Packet) -> bool {
         .unwrap_or(false)
 }
 
-fn probes(zoning: &Zoning<'_>) -> Vec<IpAddr> {
-    let mut out = vec![ip("192.0.2.1"), ip("2001:db8:ff::1")];
-    for i in 0..zoning.policy().zones.len() {
-        for net in zoning.members(i) {
-            out.push(match net {
-                IpNet::V4(n) if n.prefix_len() < 30 => {
-                    IpAddr::from(std::net::Ipv4Addr::from(u32::from(n.network()) + 5))
-                }
-                IpNet::V6(n) if n.prefix_len() < 120 => {
-                    IpAddr::from(std::net::Ipv6Addr::from(u128::from(n.network()) + 5))
-                }
-                other => other.addr(),
-            });
-        }
-    }
-    out
-}
-
 const SERVICES: &[(&str, u16)] = &[
     ("tcp", 22),
     ("tcp", 443),

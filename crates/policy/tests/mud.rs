@@ -626,25 +626,6 @@ fn mud_accepts(json: &Value, dir: &str, p: &Packet) -> bool {
     false
 }
 
-/// Addresses to try: one inside each range of each zone, and two in no zone.
-fn probes(zoning: &Zoning<'_>) -> Vec<IpAddr> {
-    let mut out = vec![ip("192.0.2.1"), ip("2001:db8:ff::1")];
-    for i in 0..zoning.policy().zones.len() {
-        for net in zoning.members(i) {
-            out.push(match net {
-                IpNet::V4(n) if n.prefix_len() < 30 => {
-                    IpAddr::from(std::net::Ipv4Addr::from(u32::from(n.network()) + 5))
-                }
-                IpNet::V6(n) if n.prefix_len() < 120 => {
-                    IpAddr::from(std::net::Ipv6Addr::from(u128::from(n.network()) + 5))
-                }
-                other => other.addr(),
-            });
-        }
-    }
-    out
-}
-
 const SERVICES: &[(&str, u8, u16)] = &[
     ("tcp", 6, 22),
     ("tcp", 6, 443),

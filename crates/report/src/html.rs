@@ -569,19 +569,7 @@ fn findings(out: &mut String, findings: &[Finding]) {
          questionnaire, worst first.</p>\n",
     );
     out.push_str("<div class=\"table-wrap\"><table class=\"wide\">\n<caption>Findings</caption>\n");
-    thead(
-        out,
-        &[
-            ("ID", false),
-            ("Source", false),
-            ("Reference", false),
-            ("Title", false),
-            ("Detail", false),
-            ("Risk level", false),
-            ("Controls", false),
-            ("Remediation", false),
-        ],
-    );
+    thead(out, &text::FINDING_COLUMNS);
     out.push_str("<tbody>\n");
     for f in findings {
         w!(

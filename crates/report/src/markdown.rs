@@ -223,16 +223,7 @@ pub(crate) fn render(a: &Assessment) -> String {
     if a.findings.is_empty() {
         out.push_str("No findings.\n\n");
     } else {
-        let header = [
-            ("ID", false),
-            ("Source", false),
-            ("Reference", false),
-            ("Title", false),
-            ("Detail", false),
-            ("Risk level", false),
-            ("Controls", false),
-            ("Remediation", false),
-        ];
+        let header = text::FINDING_COLUMNS;
         let rows: Vec<Vec<String>> = a
             .findings
             .iter()

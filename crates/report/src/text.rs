@@ -84,6 +84,18 @@ pub(crate) fn sp1800_8(s: &Summary) -> Vec<(&str, Level)> {
 }
 
 /// The concerns a risk is assessed for, with their names.
+/// The findings table's columns in HTML and Markdown.
+pub(crate) const FINDING_COLUMNS: [(&str, bool); 8] = [
+    ("ID", false),
+    ("Source", false),
+    ("Reference", false),
+    ("Title", false),
+    ("Detail", false),
+    ("Risk level", false),
+    ("Controls", false),
+    ("Remediation", false),
+];
+
 /// The POA&M's columns, in the order every format writes them (with whether the
 /// column holds numbers, which HTML and Markdown right-align: none does).
 pub(crate) const POAM_COLUMNS: [(&str, bool); 10] = [
