@@ -125,6 +125,40 @@ pub enum Command {
     /// --passphrase-file).
     #[command(subcommand)]
     Pki(PkiCmd),
+    /// Serve over HTTP(S): EST enrollment for devices (RFC 7030, under
+    /// /.well-known/est/), the CA chain and the CRL (/pki/ca.pem, /pki/crl). With the CA
+    /// passphrase (PUMPGUARD_CA_PASSPHRASE or --passphrase-file) it enrolls devices and
+    /// signs CRLs; without it, only what needs no key.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8443 with --tls, 127.0.0.1:8080 without].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Serve HTTPS with a certificate from the CA (issued to the server when it has none
+    /// for its names, or when it expires within 30 days); EST enrollment needs it.
+    #[arg(long)]
+    pub tls: bool,
+    /// Names (DNS names or addresses) the server certificate carries [default:
+    /// localhost, the listen address, and the host's name].
+    #[arg(long = "tls-name")]
+    pub tls_names: Vec<String>,
+    /// Days a certificate enrolled over EST is valid.
+    #[arg(long, default_value_t = 825)]
+    pub est_days: i64,
+    /// The CRL's URL written into enrolled certificates [default: http(s)://LISTEN/pki/crl].
+    #[arg(long)]
+    pub crl_url: Option<String>,
+    /// Hours from a served CRL's signing to its next update.
+    #[arg(long, default_value_t = 24)]
+    pub crl_hours: i64,
+    /// Days ahead the hourly expiry check raises `certificate_expiring` alerts.
+    #[arg(long, default_value_t = 30)]
+    pub expiry_days: i64,
+    #[command(flatten)]
+    pub passphrase: Passphrase,
 }
 
 #[derive(Debug, Args)]
@@ -171,10 +205,47 @@ pub enum PkiCmd {
         #[command(flatten)]
         passphrase: Passphrase,
     },
-    /// The issued certificates.
+    /// The issued certificates, with their state (valid, expiring, expired, revoked).
     List {
         #[arg(long, value_enum)]
         format: Option<ListFormat>,
+        /// Only the unrevoked ones that expire within DAYS (or have expired).
+        #[arg(long, value_name = "DAYS")]
+        expiring: Option<i64>,
+    },
+    /// Raise `certificate_expiring` alerts for the inventory's certificates that expire
+    /// within DAYS and have no newer one (`serve` does this every hour).
+    Check {
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// Enrollment users for EST (HTTP Basic): devices or provisioning stations.
+    #[command(subcommand)]
+    EstUser(EstUserCmd),
+    /// Write a FreeRADIUS 3.2 configuration (DIR/raddb) for 802.1X EAP-TLS with this CA:
+    /// CRL checking, a RADIUS client on 127.0.0.1, and each certificate's asset put in
+    /// its zone's VLAN (the inventory's `zone`, the policy's `vlan`). Run it with
+    /// `freeradius -f -d DIR/raddb`; run this again after revocations.
+    RadiusConfig {
+        #[arg(long)]
+        out: PathBuf,
+        /// The RADIUS shared secret of the 127.0.0.1 client (the authenticator).
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value_t = 1812)]
+        port: u16,
+        /// The segmentation policy whose zones give the VLANs.
+        #[arg(long)]
+        policy: PathBuf,
+        /// The RADIUS server certificate's name.
+        #[arg(long, default_value = "radius.pumpguard.local")]
+        server_name: String,
+        /// Hours the CRL it writes is valid: run this again before they pass, since
+        /// FreeRADIUS rejects every certificate once its CRL has expired.
+        #[arg(long, default_value_t = 168)]
+        crl_hours: i64,
+        #[command(flatten)]
+        passphrase: Passphrase,
     },
     /// Revoke a certificate by serial (hex) with an RFC 5280 reason.
     Revoke {
@@ -193,6 +264,28 @@ pub enum PkiCmd {
         hours: i64,
         #[command(flatten)]
         passphrase: Passphrase,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EstUserCmd {
+    /// Add an enrollment user, or give an existing one a new password.
+    Add {
+        name: String,
+        /// The password (else the first line of --password-file, else
+        /// PUMPGUARD_EST_PASSWORD).
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// The enrollment users.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    Remove {
+        name: String,
     },
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use pumpguard_model::{AlertStatus, AssetKind, Lifecycle, Severity, time};
 use pumpguard_risk::answers::HumanAnswer;
 use pumpguard_risk::assessment::FindingInput;
-use pumpguard_risk::evidence::{AuditFacts, OpenVulnerability, VulnFacts};
+use pumpguard_risk::evidence::{AuditFacts, CertificateFacts, OpenVulnerability, VulnFacts};
 use pumpguard_risk::mds2::Mds2Value;
 use pumpguard_risk::{Answer, Answered, Bank, EvidenceAnswer, Facts, Level};
 use pumpguard_store::{
@@ -233,15 +233,26 @@ async fn gather(ctx: &Context, store: &Store, bank: &Bank) -> Result<Gathered, F
                 .collect(),
         })
     };
+    // Without a CA pumpguard knows nothing of the pumps' certificates (another CA may
+    // issue them): the rule says unknown.
+    let certificates = match store.pki_ca().await? {
+        Some(_) => Some(CertificateFacts {
+            pumps: pumpguard_store::pump_certificate_coverage(
+                &store.pki_certificates().await?,
+                &assets,
+                time::now(),
+            ),
+        }),
+        None => None,
+    };
     let facts = Facts {
         assets: &assets,
         flows: &flows,
         alerts: &alerts,
         audit: Some(&audit),
         vulns: vulns.as_ref(),
-        // The device PKI and the drug-library ledger do not exist yet: their rules say
-        // unknown until they do.
-        certificates: None,
+        certificates: certificates.as_ref(),
+        // The drug-library ledger does not exist yet: its rule says unknown until it does.
         drug_libraries: None,
     };
     let evidence = pumpguard_risk::evaluate(bank, &facts);

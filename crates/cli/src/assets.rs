@@ -97,6 +97,14 @@ async fn lifecycle(
     let change = store.set_lifecycle(&ctx.actor, id, to, reason).await?;
     if change.changed() {
         eprintln!("{id}: {} -> {}", change.from, change.asset.lifecycle);
+        if !change.revoked.is_empty() {
+            eprintln!(
+                "{id}: revoked {} certificate(s) ({}): sign a new CRL with `pumpguard pki crl` \
+                 (or let `serve` publish it) and refresh the RADIUS server's",
+                change.revoked.len(),
+                change.revoked.join(", ")
+            );
+        }
     } else {
         eprintln!("{id}: already {}", change.asset.lifecycle);
     }

@@ -15,6 +15,7 @@ mod output;
 mod pki;
 mod policy;
 mod sense;
+mod serve;
 mod sim;
 mod vuln;
 
@@ -67,5 +68,6 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Report(args) => assess::report(&ctx, &args).await,
         Command::Policy(cmd) => policy::run(&ctx, cmd).await,
         Command::Pki(cmd) => pki::run(&ctx, cmd).await,
+        Command::Serve(args) => serve::run(&ctx, &args).await,
     }
 }

@@ -4,65 +4,64 @@
 
 use std::path::{Path, PathBuf};
 
-use ::time::OffsetDateTime;
 use pumpguard_model::time::{self, Timestamp};
-use pumpguard_pki::{CaBundle, IssueOptions, KeyAlgorithm, Profile, Revocation};
+use pumpguard_pki::{CaBundle, IssueOptions, KeyAlgorithm, Profile};
+use pumpguard_server::authority::{self, AuthorityError, Csr};
 use pumpguard_store::{CaRecord, CertRecord, Store};
 
-use crate::args::{Context, ListFormat, Passphrase, PkiCmd};
+use crate::args::{Context, EstUserCmd, ListFormat, Passphrase, PkiCmd};
 use crate::fail::Fail;
 use crate::output::{list_format, table, write_to};
 
-fn odt(t: Timestamp) -> Result<OffsetDateTime, Fail> {
-    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
-        .map_err(|e| Fail::runtime(format!("time out of range: {e}")))
-}
-
-fn ts(t: OffsetDateTime) -> Result<Timestamp, Fail> {
-    Timestamp::from_nanosecond(t.unix_timestamp_nanos())
-        .map_err(|e| Fail::runtime(format!("time out of range: {e}")))
-}
-
 /// The passphrase: the first line of --passphrase-file, else PUMPGUARD_CA_PASSPHRASE.
-fn passphrase(p: &Passphrase) -> Result<String, Fail> {
+pub(crate) fn passphrase(p: &Passphrase) -> Result<String, Fail> {
+    optional_passphrase(p)?.ok_or_else(|| {
+        Fail::input(
+            "the CA passphrase is missing: set PUMPGUARD_CA_PASSPHRASE or give --passphrase-file",
+        )
+    })
+}
+
+/// The passphrase when one is given.
+pub(crate) fn optional_passphrase(p: &Passphrase) -> Result<Option<String>, Fail> {
     let secret = match &p.passphrase_file {
-        Some(f) => std::fs::read_to_string(f)
-            .map_err(|e| Fail::input(format!("{}: cannot read: {e}", f.display())))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        Some(f) => first_line(f)?,
         None => std::env::var("PUMPGUARD_CA_PASSPHRASE").unwrap_or_default(),
     };
-    if secret.is_empty() {
-        return Err(Fail::input(
-            "the CA passphrase is missing: set PUMPGUARD_CA_PASSPHRASE or give --passphrase-file",
-        ));
-    }
-    Ok(secret)
+    Ok((!secret.is_empty()).then_some(secret))
+}
+
+fn first_line(f: &Path) -> Result<String, Fail> {
+    Ok(std::fs::read_to_string(f)
+        .map_err(|e| Fail::input(format!("{}: cannot read: {e}", f.display())))?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 fn bad(e: pumpguard_pki::PkiError) -> Fail {
+    authority_fail(e.into())
+}
+
+pub(crate) fn authority_fail(e: AuthorityError) -> Fail {
     match e {
-        pumpguard_pki::PkiError::Ca(m) => Fail::runtime(m),
-        other => Fail::input(other.to_string()),
+        AuthorityError::Refused(m) => Fail::input(m),
+        AuthorityError::Store(s) => s.into(),
+        AuthorityError::Internal(m) => Fail::runtime(m),
     }
 }
 
 /// The stored CA with its keys opened.
-async fn open_ca(store: &Store, p: &Passphrase) -> Result<CaBundle, Fail> {
-    let ca = store
-        .pki_ca()
-        .await?
-        .ok_or_else(|| Fail::input("no CA yet: run `pumpguard pki init --name NAME` first"))?;
+pub(crate) async fn open_ca(
+    store: &Store,
+    p: &Passphrase,
+) -> Result<(CaBundle, KeyAlgorithm), Fail> {
+    authority::ca_record(store).await.map_err(authority_fail)?;
     let secret = passphrase(p)?;
-    Ok(CaBundle {
-        name: ca.name,
-        root_key: pumpguard_pki::decrypt_key(&ca.root_key, &secret).map_err(bad)?,
-        issuing_key: pumpguard_pki::decrypt_key(&ca.issuing_key, &secret).map_err(bad)?,
-        root_cert: ca.root_cert,
-        issuing_cert: ca.issuing_cert,
-    })
+    authority::open(store, &secret)
+        .await
+        .map_err(authority_fail)
 }
 
 fn write_text(out: Option<&Path>, text: &str) -> Result<(), Fail> {
@@ -90,7 +89,8 @@ pub async fn run(ctx: &Context, cmd: PkiCmd) -> Result<(), Fail> {
                 ));
             }
             let now = time::now();
-            let ca = pumpguard_pki::init(&name, alg, odt(now)?).map_err(bad)?;
+            let ca = pumpguard_pki::init(&name, alg, authority::odt(now).map_err(authority_fail)?)
+                .map_err(bad)?;
             let record = CaRecord {
                 name: name.clone(),
                 algorithm,
@@ -127,36 +127,26 @@ pub async fn run(ctx: &Context, cmd: PkiCmd) -> Result<(), Fail> {
         } => {
             let profile_kind: Profile = profile.parse().map_err(Fail::input)?;
             let request = read(&csr)?;
-            let ca = open_ca(&store, &p).await?;
-            let now = time::now();
-            let issued = pumpguard_pki::issue(
-                &ca,
-                &request,
-                &IssueOptions {
-                    profile: profile_kind,
-                    validity_days: days,
-                    now: odt(now)?,
-                    uris: Vec::new(),
-                    dns_names: Vec::new(),
-                    crl_url: crl_url.as_deref(),
-                },
-            )
-            .map_err(|e| Fail::input(format!("{}: {e}", csr.display())))?;
-            let record = CertRecord {
-                serial: pumpguard_pki::serial_hex(&issued.serial),
-                common_name: issued.common_name.clone(),
-                profile,
-                not_before: ts(issued.not_before)?,
-                not_after: ts(issued.not_after)?,
-                pem: issued.pem.clone(),
-                issued: now,
-                revoked: None,
-                reason: None,
+            let (ca, _) = open_ca(&store, &p).await?;
+            let opts = IssueOptions {
+                profile: profile_kind,
+                validity_days: days,
+                now: authority::odt(time::now()).map_err(authority_fail)?,
+                uris: Vec::new(),
+                dns_names: Vec::new(),
+                crl_url: crl_url.as_deref(),
             };
-            // Stored (and audited) before it is handed out: a certificate the CA does
-            // not know of could never be revoked.
-            store.pki_record_issued(&ctx.actor, &record).await?;
-            write_text(out.as_deref(), &issued.pem)?;
+            let outcome =
+                authority::issue(&store, &ca, &ctx.actor, Csr::Pem(&request), &profile, &opts)
+                    .await
+                    .map_err(|e| match e {
+                        AuthorityError::Refused(m) => {
+                            Fail::input(format!("{}: {m}", csr.display()))
+                        }
+                        other => authority_fail(other),
+                    })?;
+            write_text(out.as_deref(), &outcome.issued.pem)?;
+            let record = &outcome.record;
             say(&format!(
                 "issued {} for '{}' ({}), valid until {}",
                 record.serial,
@@ -164,11 +154,52 @@ pub async fn run(ctx: &Context, cmd: PkiCmd) -> Result<(), Fail> {
                 record.profile,
                 time::rfc3339(record.not_after)
             ));
+            if let Some(a) = &outcome.provisioned {
+                say(&format!(
+                    "asset '{}' was not in the inventory: pre-provisioned as a procured {}",
+                    a.asset_id, a.kind
+                ));
+            }
             Ok(())
         }
-        PkiCmd::List { format } => {
-            let certs = store.pki_certificates().await?;
-            print_list(&certs, list_format(format))
+        PkiCmd::List { format, expiring } => {
+            let mut certs = store.pki_certificates().await?;
+            let now = time::now();
+            if let Some(days) = expiring {
+                let horizon = now.as_second().saturating_add(days.saturating_mul(86_400));
+                certs.retain(|c| c.revoked.is_none() && c.not_after.as_second() <= horizon);
+            }
+            print_list(&certs, now, list_format(format))
+        }
+        PkiCmd::Check { days } => {
+            let n = pumpguard_server::check_expiry(&store, &ctx.actor, days).await?;
+            say(&format!(
+                "{n} certificate(s) of the inventory expire within {days} days"
+            ));
+            Ok(())
+        }
+        PkiCmd::EstUser(cmd) => est_user(ctx, &store, cmd).await,
+        PkiCmd::RadiusConfig {
+            out,
+            secret,
+            port,
+            policy,
+            server_name,
+            crl_hours,
+            passphrase: p,
+        } => {
+            radius_config(
+                ctx,
+                &store,
+                &out,
+                &secret,
+                port,
+                &policy,
+                &server_name,
+                crl_hours,
+                &p,
+            )
+            .await
         }
         PkiCmd::Revoke { serial, reason } => {
             pumpguard_pki::parse_reason(&reason).map_err(bad)?;
@@ -188,23 +219,12 @@ pub async fn run(ctx: &Context, cmd: PkiCmd) -> Result<(), Fail> {
             hours,
             passphrase: p,
         } => {
-            let ca = open_ca(&store, &p).await?;
-            let (number, revoked) = store.pki_next_crl(&ctx.actor).await?;
-            let list = revoked
-                .iter()
-                .map(|r| {
-                    Ok(Revocation {
-                        serial: pumpguard_pki::parse_serial(&r.serial).map_err(bad)?,
-                        revoked: odt(r.revoked)?,
-                        reason: pumpguard_pki::parse_reason(&r.reason).map_err(bad)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, Fail>>()?;
-            let number = u64::try_from(number).map_err(|_| Fail::runtime("bad CRL number"))?;
-            let pem =
-                pumpguard_pki::crl(&ca, &list, number, odt(time::now())?, hours).map_err(bad)?;
+            let (ca, _) = open_ca(&store, &p).await?;
+            let (number, revoked, pem) = authority::sign_crl(&store, &ca, &ctx.actor, hours)
+                .await
+                .map_err(authority_fail)?;
             write_text(out.as_deref(), &pem)?;
-            say(&format!("CRL {number}: {} revoked", list.len()));
+            say(&format!("CRL {number}: {revoked} revoked"));
             Ok(())
         }
     }
@@ -215,10 +235,36 @@ fn read(path: &PathBuf) -> Result<String, Fail> {
         .map_err(|e| Fail::input(format!("{}: cannot read: {e}", path.display())))
 }
 
-fn print_list(certs: &[CertRecord], format: ListFormat) -> Result<(), Fail> {
+/// A certificate's state at `now`: revoked, expired, expiring (within 30 days) or valid.
+fn state(c: &CertRecord, now: Timestamp) -> &'static str {
+    if c.revoked.is_some() {
+        "revoked"
+    } else if c.not_after <= now {
+        "expired"
+    } else if c.not_after.as_second() <= now.as_second() + 30 * 86_400 {
+        "expiring"
+    } else {
+        "valid"
+    }
+}
+
+fn print_list(certs: &[CertRecord], now: Timestamp, format: ListFormat) -> Result<(), Fail> {
     write_to(None, |w| match format {
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, certs)?;
+            #[derive(serde::Serialize)]
+            struct Row<'a> {
+                #[serde(flatten)]
+                cert: &'a CertRecord,
+                state: &'static str,
+            }
+            let rows: Vec<Row<'_>> = certs
+                .iter()
+                .map(|cert| Row {
+                    cert,
+                    state: state(cert, now),
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *w, &rows)?;
             w.write_all(b"\n")
         }
         ListFormat::Csv => {
@@ -229,6 +275,7 @@ fn print_list(certs: &[CertRecord], format: ListFormat) -> Result<(), Fail> {
                 "profile",
                 "not_before",
                 "not_after",
+                "state",
                 "revoked",
                 "reason",
             ])?;
@@ -239,6 +286,7 @@ fn print_list(certs: &[CertRecord], format: ListFormat) -> Result<(), Fail> {
                     r.profile.clone(),
                     time::rfc3339(r.not_before),
                     time::rfc3339(r.not_after),
+                    state(r, now).to_owned(),
                     r.revoked.map(time::rfc3339).unwrap_or_default(),
                     r.reason.clone().unwrap_or_default(),
                 ])?;
@@ -247,7 +295,7 @@ fn print_list(certs: &[CertRecord], format: ListFormat) -> Result<(), Fail> {
         }
         ListFormat::Table => {
             let mut t = table();
-            t.set_header(["serial", "subject", "profile", "valid until", "revoked"]);
+            t.set_header(["serial", "subject", "profile", "valid until", "state"]);
             for r in certs {
                 t.add_row([
                     r.serial.clone(),
@@ -255,12 +303,183 @@ fn print_list(certs: &[CertRecord], format: ListFormat) -> Result<(), Fail> {
                     r.profile.clone(),
                     time::rfc3339(r.not_after),
                     match (&r.revoked, &r.reason) {
-                        (Some(at), Some(why)) => format!("{} ({why})", time::rfc3339(*at)),
-                        _ => String::new(),
+                        (Some(at), Some(why)) => {
+                            format!("revoked {} ({why})", time::rfc3339(*at))
+                        }
+                        _ => state(r, now).to_owned(),
                     },
                 ]);
             }
             writeln!(w, "{t}")
         }
     })
+}
+
+async fn est_user(ctx: &Context, store: &Store, cmd: EstUserCmd) -> Result<(), Fail> {
+    match cmd {
+        EstUserCmd::Add {
+            name,
+            password,
+            password_file,
+        } => {
+            if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+                return Err(Fail::input(format!(
+                    "'{name}' cannot be an EST user name (non-empty, no ':' or control characters)"
+                )));
+            }
+            let password = match (password, password_file) {
+                (Some(p), _) => p,
+                (None, Some(f)) => first_line(&f)?,
+                (None, None) => std::env::var("PUMPGUARD_EST_PASSWORD").unwrap_or_default(),
+            };
+            let hash = pumpguard_server::passwords::hash(&password).map_err(Fail::input)?;
+            let added = store.est_user_put(&ctx.actor, &name, &hash).await?;
+            say(&if added {
+                format!("EST user '{name}' added")
+            } else {
+                format!("EST user '{name}': password changed")
+            });
+            Ok(())
+        }
+        EstUserCmd::List { format } => {
+            let users = store.est_users().await?;
+            write_to(None, |w| match list_format(format) {
+                ListFormat::Json => {
+                    let rows: Vec<serde_json::Value> = users
+                        .iter()
+                        .map(|u| serde_json::json!({"name": u.name, "created": time::rfc3339(u.created)}))
+                        .collect();
+                    serde_json::to_writer_pretty(&mut *w, &rows)?;
+                    w.write_all(b"\n")
+                }
+                ListFormat::Csv => {
+                    let mut c = csv::Writer::from_writer(w);
+                    c.write_record(["name", "created"])?;
+                    for u in &users {
+                        c.write_record([u.name.clone(), time::rfc3339(u.created)])?;
+                    }
+                    c.flush()
+                }
+                ListFormat::Table => {
+                    let mut t = table();
+                    t.set_header(["name", "created"]);
+                    for u in &users {
+                        t.add_row([u.name.clone(), time::rfc3339(u.created)]);
+                    }
+                    writeln!(w, "{t}")
+                }
+            })
+        }
+        EstUserCmd::Remove { name } => {
+            store.est_user_remove(&ctx.actor, &name).await?;
+            say(&format!("EST user '{name}' removed"));
+            Ok(())
+        }
+    }
+}
+
+/// The zone an asset is admitted to: its inventory `zone`; else the policy's zone of
+/// its address (by range, then by kind or model); else the first zone naming its kind
+/// or model.
+fn zone_of<'p>(
+    asset: &pumpguard_model::Asset,
+    zoning: &pumpguard_policy::Zoning<'p>,
+) -> Option<&'p pumpguard_policy::Zone> {
+    let zones = &zoning.policy().zones;
+    if let Some(z) = &asset.zone {
+        return zones.iter().find(|p| &p.name == z);
+    }
+    if let Some(i) = asset.ip().and_then(|ip| zoning.zone_of(ip)) {
+        return zones.get(i);
+    }
+    zones.iter().find(|z| {
+        z.kinds.contains(&asset.kind)
+            || asset
+                .model
+                .as_ref()
+                .is_some_and(|m| z.models.iter().any(|zm| zm == m))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn radius_config(
+    ctx: &Context,
+    store: &Store,
+    out: &Path,
+    secret: &str,
+    port: u16,
+    policy_path: &Path,
+    server_name: &str,
+    crl_hours: i64,
+    p: &Passphrase,
+) -> Result<(), Fail> {
+    use pumpguard_model::Lifecycle;
+    use pumpguard_pki::radius::{Admission, RadiusSetup};
+
+    let policy = crate::policy::load(policy_path)?;
+    let (ca, alg) = open_ca(store, p).await?;
+    let assets = store
+        .list_assets(&pumpguard_store::AssetFilter::default())
+        .await?;
+    let zoning = pumpguard_policy::Zoning::new(&policy, &assets);
+    let mut admissions = Vec::new();
+    let mut without_vlan = 0usize;
+    for a in &assets {
+        // Quarantined and retired devices stay off the network.
+        if !matches!(a.lifecycle, Lifecycle::Procured | Lifecycle::InService) {
+            continue;
+        }
+        match zone_of(a, &zoning) {
+            Some(z) => match z.vlan {
+                Some(vlan) => admissions.push(Admission {
+                    asset_id: a.asset_id.to_string(),
+                    zone: z.name.clone(),
+                    vlan,
+                }),
+                None => without_vlan += 1,
+            },
+            None => without_vlan += 1,
+        }
+    }
+    let secret_ca = passphrase(p)?;
+    let identity = pumpguard_server::tls::identity(
+        store,
+        &ca,
+        alg,
+        &secret_ca,
+        &[server_name.to_owned()],
+        &ctx.actor,
+    )
+    .await
+    .map_err(authority_fail)?;
+    let (number, revoked, crl) = authority::sign_crl(store, &ca, &ctx.actor, crl_hours)
+        .await
+        .map_err(authority_fail)?;
+    let chain = ca.chain_pem();
+    let raddb = pumpguard_pki::radius::write_config(
+        out,
+        &RadiusSetup {
+            ca_chain_pem: &chain,
+            crl_pem: &crl,
+            server_cert_pem: &identity.cert_pem,
+            server_key_pem: &identity.key_pem,
+            secret,
+            port,
+            admissions: &admissions,
+        },
+    )
+    .map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => Fail::input(e.to_string()),
+        _ => Fail::runtime(format!("{}: {e}", out.display())),
+    })?;
+    say(&format!(
+        "wrote {}: {} assets admitted to their zone's VLAN, {without_vlan} without a VLAN \
+         (rejected); CRL {number} lists {revoked} and expires in {crl_hours} hours: run this \
+         again before then (FreeRADIUS rejects everyone once it has expired, and re-reads the \
+         CA directory hourly). Run: freeradius -f -d {}",
+        raddb.display(),
+        admissions.len(),
+        raddb.display()
+    ));
+    Ok(())
 }

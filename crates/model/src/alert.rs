@@ -95,6 +95,9 @@ domain_enum! {
         VolumeAnomaly => "volume_anomaly",
         /// A connection between zones that the segmentation policy does not allow.
         PolicyViolation => "policy_violation",
+        /// A device certificate from pumpguard's CA that expires soon (or has expired)
+        /// with no newer one for its subject.
+        CertificateExpiring => "certificate_expiring",
     }
 }
 

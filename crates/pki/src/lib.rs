@@ -12,6 +12,9 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
+pub mod est;
+pub mod radius;
+
 /// What the CA refuses or fails at.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
@@ -206,6 +209,7 @@ pub struct IssueOptions<'a> {
     pub now: OffsetDateTime,
     /// `serial:` or `mac:` URI, DNS names: subject alternative names to add.
     pub uris: Vec<String>,
+    /// DNS names, or IP addresses (which become IP address names).
     pub dns_names: Vec<String>,
     /// Where the CRL is published (`http://…/pki/crl`), written into the certificate.
     pub crl_url: Option<&'a str>,
@@ -222,13 +226,60 @@ fn issuing(ca: &CaBundle) -> Result<(KeyPair, String), PkiError> {
 pub fn issue(ca: &CaBundle, csr_pem: &str, opts: &IssueOptions<'_>) -> Result<Issued, PkiError> {
     let csr = CertificateSigningRequestParams::from_pem(csr_pem)
         .map_err(|e| PkiError::Csr(e.to_string()))?;
-    let common_name = csr
-        .params
+    issue_for(ca, csr, opts)
+}
+
+/// [`issue`] for a DER-encoded CSR (EST sends them so).
+pub fn issue_der(
+    ca: &CaBundle,
+    csr_der: &[u8],
+    opts: &IssueOptions<'_>,
+) -> Result<Issued, PkiError> {
+    let der = rustls_pki_types::CertificateSigningRequestDer::from(csr_der);
+    let csr = CertificateSigningRequestParams::from_der(&der)
+        .map_err(|e| PkiError::Csr(e.to_string()))?;
+    issue_for(ca, csr, opts)
+}
+
+/// The common name of a DER-encoded CSR (after checking its signature).
+pub fn csr_common_name(csr_der: &[u8]) -> Result<String, PkiError> {
+    let der = rustls_pki_types::CertificateSigningRequestDer::from(csr_der);
+    let csr = CertificateSigningRequestParams::from_der(&der)
+        .map_err(|e| PkiError::Csr(e.to_string()))?;
+    common_name_of(&csr)
+}
+
+fn common_name_of(csr: &CertificateSigningRequestParams) -> Result<String, PkiError> {
+    csr.params
         .distinguished_name
         .get(&DnType::CommonName)
         .and_then(dn_text)
         .filter(|cn| !cn.trim().is_empty())
-        .ok_or_else(|| PkiError::Csr("the request has no subject common name".into()))?;
+        .ok_or_else(|| PkiError::Csr("the request has no subject common name".into()))
+}
+
+/// Issues a certificate for a key made here (a server's own, the RADIUS server's):
+/// returns it with its PKCS#8 key (PEM), in the CA's key algorithm family.
+pub fn issue_with_new_key(
+    ca: &CaBundle,
+    common_name: &str,
+    alg: KeyAlgorithm,
+    opts: &IssueOptions<'_>,
+) -> Result<(Issued, String), PkiError> {
+    let key = generate(alg)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(common_name, &ca.name);
+    let csr = params.serialize_request(&key).map_err(ca_err)?;
+    let issued = issue_der(ca, csr.der(), opts)?;
+    Ok((issued, key.serialize_pem()))
+}
+
+fn issue_for(
+    ca: &CaBundle,
+    csr: CertificateSigningRequestParams,
+    opts: &IssueOptions<'_>,
+) -> Result<Issued, PkiError> {
+    let common_name = common_name_of(&csr)?;
     if !(1..=3650).contains(&opts.validity_days) {
         return Err(PkiError::Invalid(format!(
             "validity of {} days: give 1 to 3650",
@@ -253,6 +304,10 @@ pub fn issue(ca: &CaBundle, csr_pem: &str, opts: &IssueOptions<'_>) -> Result<Is
     }];
     let mut sans = Vec::new();
     for d in &opts.dns_names {
+        if let Ok(ip) = d.parse::<std::net::IpAddr>() {
+            sans.push(SanType::IpAddress(ip));
+            continue;
+        }
         sans.push(SanType::DnsName(d.clone().try_into().map_err(|_| {
             PkiError::Invalid(format!("'{d}' is not a DNS name"))
         })?));

@@ -291,6 +291,19 @@ impl Store {
         dispatch!(self, list_alerts(filter))
     }
 
+    /// Raises alerts that are not from the wire (a certificate about to expire, a
+    /// blocked infusion order…), already tied to their assets: one per
+    /// `kind|subject|peer` like the sensor's, a recurrence adding to the stored one and
+    /// opening it again if it was resolved; new ones audited `alert.raise` with `origin`.
+    pub async fn raise_alerts(
+        &self,
+        actor: &str,
+        origin: &str,
+        alerts: Vec<Alert>,
+    ) -> Result<crate::SenseSummary> {
+        dispatch!(self, raise_alerts(actor, origin, alerts))
+    }
+
     pub async fn get_alert(&self, id: i64) -> Result<Option<Alert>> {
         dispatch!(self, get_alert(id))
     }

@@ -35,6 +35,8 @@ pub struct ImportSummary {
 pub struct LifecycleChange {
     pub from: Lifecycle,
     pub asset: Asset,
+    /// Certificates revoked because the asset was retired (serials, hex).
+    pub revoked: Vec<String>,
 }
 
 impl LifecycleChange {
@@ -79,7 +81,8 @@ impl Store {
     }
 
     /// Moves an asset to another lifecycle state (see [`Lifecycle::transition`]),
-    /// audited with the reason.
+    /// audited with the reason. Retiring it revokes its certificates
+    /// (`cessation-of-operation`, each audited `pki.revoke`) in the same transaction.
     pub async fn set_lifecycle(
         &self,
         actor: &str,

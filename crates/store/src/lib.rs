@@ -60,7 +60,10 @@ pub use alerts::AlertFilter;
 pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
-pub use pki::{CaRecord, CertRecord, RevokedRecord};
+pub use pki::{
+    CaRecord, CertRecord, EstUser, RevokedRecord, ServerKey, expiry_alerts,
+    pump_certificate_coverage,
+};
 pub use sensing::{FlowFilter, SenseSummary};
 pub use vuln::VulnImportSummary;
 

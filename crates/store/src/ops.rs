@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use futures_util::TryStreamExt;
 use pumpguard_audit::{Break, Entry, Head, Sealed, Sealer, Verifier, write_export};
-use pumpguard_model::{Asset, AssetPatch, Lifecycle, Source, time};
+use pumpguard_model::{Asset, AssetKind, AssetPatch, Lifecycle, Source, time};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Pool, Transaction};
 
@@ -342,19 +342,57 @@ pub(crate) async fn set_lifecycle(
         .map_err(|e| StoreError::Invalid(format!("asset '{id}': {e}")))?;
     let from = before.lifecycle;
     if after == before {
-        return Ok(LifecycleChange { from, asset: after });
+        return Ok(LifecycleChange {
+            from,
+            asset: after,
+            revoked: Vec::new(),
+        });
     }
     upsert_assets(&mut tx, &[&after]).await?;
-    let mut chain = Chainer::new(head, actor);
+    let now = time::now();
+    let mut chain = Chainer::at(head, now, actor);
     chain.record(
         "asset.lifecycle",
         format!("asset:{id}"),
         json!({ "from": before.lifecycle, "to": after.lifecycle, "reason": reason }),
     );
+    // A retired device keeps no valid certificate: a pump that left the hospital (sold,
+    // stolen, scrapped) must not get back on the network with its old one.
+    let mut revoked = Vec::new();
+    if after.lifecycle == Lifecycle::Retired {
+        let serials: Vec<(String,)> = sqlx::query_as(
+            "SELECT serial FROM pki_certificates WHERE common_name = $1 AND revoked IS NULL \
+             ORDER BY serial",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (serial,) in serials {
+            sqlx::query("UPDATE pki_certificates SET revoked = $1, reason = $2 WHERE serial = $3")
+                .bind(time::to_micros(now))
+                .bind(RETIRED_REASON)
+                .bind(serial.as_str())
+                .execute(&mut *tx)
+                .await?;
+            chain.record(
+                "pki.revoke",
+                format!("certificate:{serial}"),
+                json!({"common_name": id, "reason": RETIRED_REASON, "cause": "asset retired"}),
+            );
+            revoked.push(serial);
+        }
+    }
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
-    Ok(LifecycleChange { from, asset: after })
+    Ok(LifecycleChange {
+        from,
+        asset: after,
+        revoked,
+    })
 }
+
+/// The RFC 5280 reason a retired asset's certificates are revoked with.
+const RETIRED_REASON: &str = "cessation-of-operation";
 
 /// Entries about one object, oldest first.
 pub(crate) async fn audit_for_object(pool: &Pool<Db>, object: &str) -> Result<Vec<Entry>> {
@@ -1140,6 +1178,22 @@ async fn load_flow_ids(tx: &mut Tx, keys: &[String]) -> Result<HashMap<String, i
         out.extend(q.fetch_all(&mut **tx).await?);
     }
     Ok(out)
+}
+
+/// Raises alerts already tied to assets (not from the wire), in one transaction.
+pub(crate) async fn raise_alerts(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    alerts: Vec<pumpguard_model::Alert>,
+) -> Result<crate::SenseSummary> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::new(head, actor);
+    let mut summary = crate::SenseSummary::default();
+    write_alerts(&mut tx, &mut chain, origin, alerts, &mut summary).await?;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
 }
 
 /// Writes a batch's alerts: one per dedup key, added to the stored alert of that key if
@@ -2250,8 +2304,36 @@ pub(crate) async fn pki_record_issued(
     pool: &Pool<Db>,
     actor: &str,
     c: &crate::pki::CertRecord,
-) -> Result<()> {
+) -> Result<Option<Asset>> {
     let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::at(head, c.issued, actor);
+    let mut provisioned = None;
+    if c.profile == "pump" {
+        let mut stored = load_assets(&mut tx, &[c.common_name.as_str()]).await?;
+        match stored.remove(c.common_name.as_str()) {
+            Some(a) if a.lifecycle == Lifecycle::Retired => {
+                return Err(StoreError::Invalid(format!(
+                    "asset '{}' is retired: a retired asset gets no certificate",
+                    c.common_name
+                )));
+            }
+            Some(_) => {}
+            None => {
+                let id: pumpguard_model::AssetId = c.common_name.parse().map_err(|e| {
+                    StoreError::Invalid(format!("the certificate's common name: {e}"))
+                })?;
+                let mut asset = Asset::new(id, AssetKind::InfusionPump, Source::Imported);
+                asset.lifecycle = Lifecycle::Procured;
+                upsert_assets(&mut tx, &[&asset]).await?;
+                chain.record_canonical(
+                    "asset.create",
+                    format!("asset:{}", c.common_name),
+                    create_detail(&asset, "pki.issue"),
+                );
+                provisioned = Some(asset);
+            }
+        }
+    }
     sqlx::query(
         "INSERT INTO pki_certificates (serial, common_name, profile, not_before, not_after, \
          pem, issued) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -2265,7 +2347,6 @@ pub(crate) async fn pki_record_issued(
     .bind(time::to_micros(c.issued))
     .execute(&mut *tx)
     .await?;
-    let mut chain = Chainer::at(head, c.issued, actor);
     chain.record(
         "pki.issue",
         format!("certificate:{}", c.serial),
@@ -2277,7 +2358,7 @@ pub(crate) async fn pki_record_issued(
     );
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(provisioned)
 }
 
 type CertRow = (
@@ -2406,4 +2487,128 @@ pub(crate) async fn pki_next_crl(
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
     Ok((number, revoked))
+}
+
+pub(crate) async fn est_user_put(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<bool> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let now = time::now();
+    let existed: Option<(String,)> = sqlx::query_as("SELECT name FROM est_users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO est_users (name, password_hash, created) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash",
+    )
+    .bind(name)
+    .bind(password_hash)
+    .bind(time::to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, now, actor);
+    chain.record(
+        if existed.is_some() {
+            "pki.est_user_password"
+        } else {
+            "pki.est_user_add"
+        },
+        format!("est_user:{name}"),
+        json!({}),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(existed.is_none())
+}
+
+pub(crate) async fn est_user_remove(pool: &Pool<Db>, actor: &str, name: &str) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let gone = sqlx::query("DELETE FROM est_users WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Err(StoreError::NotFound(format!("EST user '{name}'")));
+    }
+    let mut chain = Chainer::new(head, actor);
+    chain.record("pki.est_user_remove", format!("est_user:{name}"), json!({}));
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn est_users(pool: &Pool<Db>) -> Result<Vec<(String, String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT name, password_hash, created FROM est_users ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub(crate) async fn pki_server_key_put(
+    pool: &Pool<Db>,
+    serial: &str,
+    names: &str,
+    sealed_key: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO pki_server_keys (serial, names, key) VALUES ($1, $2, $3)")
+        .bind(serial)
+        .bind(names)
+        .bind(sealed_key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn pki_server_keys(
+    pool: &Pool<Db>,
+) -> Result<Vec<(crate::pki::CertRecord, String, String)>> {
+    let cols = CERT_COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    type Row = (
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {cols}, k.names, k.key FROM pki_server_keys k \
+             JOIN pki_certificates c ON c.serial = k.serial ORDER BY c.not_after DESC"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let cert = cert_from_row((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))?;
+            Ok((cert, r.9, r.10))
+        })
+        .collect()
+}
+
+pub(crate) async fn pki_certificate(
+    pool: &Pool<Db>,
+    serial: &str,
+) -> Result<Option<crate::pki::CertRecord>> {
+    let row: Option<CertRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {CERT_COLUMNS} FROM pki_certificates WHERE serial = $1"
+    )))
+    .bind(serial)
+    .fetch_optional(pool)
+    .await?;
+    row.map(cert_from_row).transpose()
 }
