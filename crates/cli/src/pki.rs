@@ -94,7 +94,11 @@ pub async fn run(ctx: &Context, cmd: PkiCmd) -> Result<(), Fail> {
             let record = CaRecord {
                 name: name.clone(),
                 algorithm,
-                root_key: pumpguard_pki::encrypt_key(&ca.root_key, &secret).map_err(bad)?,
+                root_key: pumpguard_pki::encrypt_key(
+                    ca.root_key.as_deref().unwrap_or_default(),
+                    &secret,
+                )
+                .map_err(bad)?,
                 issuing_key: pumpguard_pki::encrypt_key(&ca.issuing_key, &secret).map_err(bad)?,
                 root_cert: ca.root_cert,
                 issuing_cert: ca.issuing_cert,

@@ -137,7 +137,7 @@ fn pumps_get_their_zone_vlan_until_revoked_and_others_are_rejected_on_each_backe
             "inv.csv",
             &format!(
                 "{HEADER}\n\
-                 PUMP-0001,infusion_pump,BD,Alaris 8015,12.1,,00:11:22:33:44:01,10.20.0.11,ICU,pumps,high\n\
+                 PUMP-0001,infusion_pump,BD,Alaris 8015,12.1,SN 77/1,00:11:22:33:44:01,10.20.0.11,ICU,pumps,high\n\
                  PUMP-0002,infusion_pump,BD,Alaris 8015,12.1,,00:11:22:33:44:02,10.20.0.12,ICU,,high\n\
                  PUMP-0003,infusion_pump,BD,Alaris 8015,12.1,,00:11:22:33:44:03,10.20.0.13,ICU,pumps,high\n"
             ),
@@ -149,6 +149,17 @@ fn pumps_get_their_zone_vlan_until_revoked_and_others_are_rejected_on_each_backe
         let chain = d.join("chain.pem");
         pki(db, &["ca-cert", "--out", chain.to_str().expect("utf-8")]);
         let (cert1, key1, serial1) = pump_certificate(db, d, "PUMP-0001");
+        // The inventory's MAC and serial ride along as RFC 9039 URNs.
+        let sans = Command::new("openssl")
+            .args(["x509", "-in", &cert1, "-noout", "-ext", "subjectAltName"])
+            .output()
+            .expect("openssl");
+        let sans = String::from_utf8_lossy(&sans.stdout);
+        assert!(
+            sans.contains("URI:urn:dev:mac:001122fffe334401")
+                && sans.contains("URI:urn:dev:ops:001122-Alaris%208015-SN%2077%2F1"),
+            "{sans}"
+        );
         let (cert2, key2, _) = pump_certificate(db, d, "PUMP-0002");
         let (cert3, key3, _) = pump_certificate(db, d, "PUMP-0003");
 

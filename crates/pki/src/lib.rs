@@ -72,7 +72,9 @@ pub struct CaBundle {
     /// The organization the CA was made for; every certificate's subject names it.
     pub name: String,
     pub root_cert: String,
-    pub root_key: String,
+    /// The root's key: only [`init`] needs it (to sign the issuing CA); a CA opened to
+    /// issue leaves it sealed (`None`), so that it is decrypted as rarely as possible.
+    pub root_key: Option<String>,
     pub issuing_cert: String,
     pub issuing_key: String,
 }
@@ -163,7 +165,7 @@ pub fn init(name: &str, alg: KeyAlgorithm, now: OffsetDateTime) -> Result<CaBund
     Ok(CaBundle {
         name: name.to_owned(),
         root_cert: root_cert.pem(),
-        root_key: root_key.serialize_pem(),
+        root_key: Some(root_key.serialize_pem()),
         issuing_cert: issuing_cert.pem(),
         issuing_key: issuing_key.serialize_pem(),
     })
@@ -353,6 +355,46 @@ fn dn_text(v: &rcgen::DnValue) -> Option<String> {
     }
 }
 
+/// A device's identifiers as RFC 9039 URNs for a pump certificate's subject alternative
+/// names: `urn:dev:mac:` with the MAC as EUI-64 (`fffe` inserted), and, when the serial
+/// is known, `urn:dev:ops:OUI-PRODUCTCLASS-SERIAL` (the OUI from the MAC, the model as
+/// product class), characters outside RFC 9039's unreserved set percent-encoded.
+pub fn device_urns(mac: Option<[u8; 6]>, model: Option<&str>, serial: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(m) = mac else {
+        return out;
+    };
+    out.push(format!(
+        "urn:dev:mac:{:02x}{:02x}{:02x}fffe{:02x}{:02x}{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    ));
+    if let Some(serial) = serial.filter(|s| !s.is_empty()) {
+        let oui = format!("{:02X}{:02X}{:02X}", m[0], m[1], m[2]);
+        let mut urn = format!("urn:dev:ops:{oui}-");
+        if let Some(model) = model.filter(|s| !s.is_empty()) {
+            urn.push_str(&urn_escape(model));
+            urn.push('-');
+        }
+        urn.push_str(&urn_escape(serial));
+        out.push(urn);
+    }
+    out
+}
+
+/// Percent-encodes all but letters, digits and `.`, `_`, `~` (RFC 9039 keeps `-` as the
+/// separator of its parts, so it is encoded inside one).
+fn urn_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// RFC 5280 revocation reasons by the names the CLI takes (`key-compromise`, …).
 pub fn parse_reason(name: &str) -> Result<RevocationReason, PkiError> {
     Ok(match name {
@@ -480,4 +522,30 @@ pub fn decrypt_key(encrypted_pem: &str, passphrase: &str) -> Result<String, PkiE
     key.to_pem("PRIVATE KEY", LineEnding::LF)
         .map(|pem| pem.to_string())
         .map_err(|e| PkiError::Ca(format!("cannot write the key: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_urns_follow_rfc_9039() {
+        let mac = Some([0x00, 0x24, 0xbe, 0x80, 0x4f, 0xf1]);
+        assert_eq!(
+            device_urns(mac, Some("Alaris 8015"), Some("A-1/2")),
+            [
+                "urn:dev:mac:0024befffe804ff1",
+                "urn:dev:ops:0024BE-Alaris%208015-A%2D1%2F2"
+            ]
+        );
+        assert_eq!(
+            device_urns(mac, None, Some("7")),
+            ["urn:dev:mac:0024befffe804ff1", "urn:dev:ops:0024BE-7"]
+        );
+        assert_eq!(
+            device_urns(mac, Some("m"), None),
+            ["urn:dev:mac:0024befffe804ff1"]
+        );
+        assert!(device_urns(None, Some("m"), Some("s")).is_empty());
+    }
 }

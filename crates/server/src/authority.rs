@@ -49,7 +49,7 @@ pub async fn ca_record(store: &Store) -> Result<CaRecord, AuthorityError> {
     })
 }
 
-/// The stored CA with its keys opened by `passphrase`.
+/// The stored CA with its issuing key opened by `passphrase` (which this checks).
 pub async fn open(
     store: &Store,
     passphrase: &str,
@@ -62,7 +62,8 @@ pub async fn open(
     Ok((
         CaBundle {
             name: ca.name,
-            root_key: pumpguard_pki::decrypt_key(&ca.root_key, passphrase)?,
+            // Issuing and CRLs need the issuing key only: the root's stays sealed.
+            root_key: None,
             issuing_key: pumpguard_pki::decrypt_key(&ca.issuing_key, passphrase)?,
             root_cert: ca.root_cert,
             issuing_cert: ca.issuing_cert,
@@ -87,7 +88,8 @@ pub struct IssueOutcome {
 }
 
 /// Issues a certificate and records it (audited `pki.issue`) before handing it out:
-/// a certificate the CA does not know of could never be revoked.
+/// a certificate the CA does not know of could never be revoked. A pump certificate
+/// for an asset the inventory holds carries its MAC (and serial) as RFC 9039 URNs.
 pub async fn issue(
     store: &Store,
     ca: &CaBundle,
@@ -96,6 +98,32 @@ pub async fn issue(
     profile: &str,
     opts: &IssueOptions<'_>,
 ) -> Result<IssueOutcome, AuthorityError> {
+    let mut opts = opts.clone();
+    if opts.profile == pumpguard_pki::Profile::Pump {
+        let cn = match csr {
+            Csr::Pem(p) => ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]
+                .iter()
+                .find_map(|label| {
+                    pumpguard_pki::est::pem_blocks(p, label)
+                        .ok()?
+                        .into_iter()
+                        .next()
+                })
+                .and_then(|der| pumpguard_pki::csr_common_name(&der).ok()),
+            Csr::Der(d) => pumpguard_pki::csr_common_name(d).ok(),
+        };
+        if let Some(asset) = match cn {
+            Some(cn) => store.get_asset(&cn).await?,
+            None => None,
+        } {
+            opts.uris.extend(pumpguard_pki::device_urns(
+                asset.mac.map(|m| m.0),
+                asset.model.as_deref(),
+                asset.serial.as_deref(),
+            ));
+        }
+    }
+    let opts = &opts;
     let issued = match csr {
         Csr::Pem(p) => pumpguard_pki::issue(ca, p, opts)?,
         Csr::Der(d) => pumpguard_pki::issue_der(ca, d, opts)?,
