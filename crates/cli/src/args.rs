@@ -130,6 +130,18 @@ pub enum Command {
     /// passphrase (PUMPGUARD_CA_PASSPHRASE or --passphrase-file) it enrolls devices and
     /// signs CRLs; without it, only what needs no key.
     Serve(ServeArgs),
+    /// Signed drug libraries: the pharmacy's Ed25519 key pair, libraries signed into a
+    /// COSE_Sign1 envelope (RFC 9052) that the gateway verifies before loading, and
+    /// checking or showing a signed one.
+    #[command(subcommand)]
+    Druglib(DruglibCmd),
+    /// The infusion-order gateway: an MLLP proxy between order senders and the pump
+    /// server that checks each PCD-03 order (RGV^O15) against a signed drug library and
+    /// forwards it, forwards it with an alert (outside soft limits), or blocks it with
+    /// an AR/AE reply (outside hard limits, unknown drug, unit mismatch, malformed).
+    /// Refuses to start (exit 2) when the library's signature does not verify. SIGHUP
+    /// reloads the library and certificates.
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -879,4 +891,94 @@ pub enum Hl7Cmd {
 pub enum ProblemFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DruglibCmd {
+    /// Make an Ed25519 signing key pair: KEY (the private key, PKCS#8 PEM, mode 0600) and
+    /// KEY.pub (the public key, SPKI PEM, for the gateways).
+    Keygen {
+        /// The private key's file; the public key goes to this name plus `.pub`.
+        #[arg(long, value_name = "KEY")]
+        out: PathBuf,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign a drug library (YAML or JSON) into a COSE_Sign1 envelope with the library's
+    /// exact bytes as its payload. An invalid library is refused.
+    Sign {
+        /// The private key (PKCS#8 PEM) from `druglib keygen`.
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The library file to sign.
+        #[arg(long, value_name = "FILE")]
+        library: PathBuf,
+        /// The signed library (written whole or not at all).
+        #[arg(long, value_name = "SIGNED")]
+        out: PathBuf,
+    },
+    /// Check a signed library's signature with the public key, then its library; exit 2
+    /// when either fails.
+    Verify {
+        /// The public key (SPKI PEM, KEY.pub).
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+        /// The signed library.
+        signed: PathBuf,
+    },
+    /// Show a signed library's entries and envelope (key id, SHA-256, content type);
+    /// `verified` only when --pubkey is given and verifies (exit 2 when it does not).
+    Show {
+        /// The signed library.
+        signed: PathBuf,
+        /// The public key (SPKI PEM) to verify with.
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: Option<PathBuf>,
+        /// table or json [default: table on a terminal, else json].
+        #[arg(long, value_enum)]
+        format: Option<crate::druglib::ShowFormat>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// Address senders connect to.
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The pump server, HOST:PORT.
+    #[arg(long)]
+    pub upstream: String,
+    /// The signed drug library (`pumpguard druglib sign`).
+    #[arg(long)]
+    pub drug_library: PathBuf,
+    /// The public key that must have signed it.
+    #[arg(long)]
+    pub pubkey: PathBuf,
+    /// TLS toward senders: the gateway's certificate chain (PEM).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Require sender certificates issued by this CA (PEM); others are refused at the
+    /// handshake.
+    #[arg(long)]
+    pub client_ca: Option<PathBuf>,
+    /// TLS to the pump server, trusting this CA (PEM).
+    #[arg(long)]
+    pub upstream_ca: Option<PathBuf>,
+    /// The gateway's certificate and key for mutual TLS to the pump server.
+    #[arg(long)]
+    pub upstream_cert: Option<PathBuf>,
+    #[arg(long)]
+    pub upstream_key: Option<PathBuf>,
+    /// The name the pump server's certificate must carry [default: the host of --upstream].
+    #[arg(long)]
+    pub upstream_name: Option<String>,
+    /// Largest MLLP frame accepted, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_frame: usize,
+    /// Seconds a connection may stay silent before it is closed.
+    #[arg(long, default_value_t = 300)]
+    pub idle_seconds: u64,
 }

@@ -11,6 +11,12 @@ pub struct Fail {
     message: String,
 }
 
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Fail {
     /// Exit 2: the input or the usage is wrong.
     pub fn input(message: impl Into<String>) -> Fail {

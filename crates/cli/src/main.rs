@@ -8,8 +8,10 @@ mod assets;
 mod audit;
 mod baselines;
 mod cvss;
+mod druglib;
 mod fail;
 mod flows;
+mod gateway;
 mod hl7;
 mod output;
 mod pki;
@@ -69,5 +71,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Policy(cmd) => policy::run(&ctx, cmd).await,
         Command::Pki(cmd) => pki::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
+        Command::Druglib(cmd) => druglib::run(cmd),
+        Command::Gateway(args) => gateway::run(&ctx, &args).await,
     }
 }

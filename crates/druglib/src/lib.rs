@@ -17,8 +17,10 @@
 //! ```
 //!
 //! Loading validates the limits (hard ⊇ soft, non-negative) and that codes and names are
-//! unique; an error names the file, line and column. Signing libraries is not this
-//! module's job.
+//! unique; an error names the file, line and column. Signed libraries (Ed25519 in a
+//! COSE_Sign1 envelope) are [`signed`]'s.
+
+pub mod signed;
 
 use std::path::Path;
 

@@ -98,6 +98,16 @@ domain_enum! {
         /// A device certificate from pumpguard's CA that expires soon (or has expired)
         /// with no newer one for its subject.
         CertificateExpiring => "certificate_expiring",
+        /// An infusion order the gateway did not forward: outside the drug library's
+        /// hard limits, unknown drug, unit mismatch or malformed.
+        OrderBlocked => "order_blocked",
+        /// An infusion order outside the soft limits, forwarded (the clinician confirms
+        /// at the pump).
+        OrderSoftLimit => "order_soft_limit",
+        /// Orders the gateway could not deliver: the pump server was unreachable.
+        GatewayUpstreamDown => "gateway_upstream_down",
+        /// A sender the gateway turned away (no valid client certificate, broken frames).
+        GatewayClientRefused => "gateway_client_refused",
     }
 }
 

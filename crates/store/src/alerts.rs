@@ -13,6 +13,14 @@ use crate::assets::dispatch;
 use crate::backend::{postgres, sqlite};
 use crate::{Backend, Result, Store, StoreError};
 
+/// One audit entry to append: what happened, to what, and the facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub action: String,
+    pub object: String,
+    pub detail: serde_json::Value,
+}
+
 /// Which alerts to list; `None` fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -302,6 +310,18 @@ impl Store {
         alerts: Vec<Alert>,
     ) -> Result<crate::SenseSummary> {
         dispatch!(self, raise_alerts(actor, origin, alerts))
+    }
+
+    /// Appends audit entries and raises alerts (as [`Store::raise_alerts`]) in one
+    /// transaction: what the gateway does with each order it blocks.
+    pub async fn record_events(
+        &self,
+        actor: &str,
+        origin: &str,
+        records: &[AuditRecord],
+        alerts: Vec<Alert>,
+    ) -> Result<crate::SenseSummary> {
+        dispatch!(self, record_events(actor, origin, records, alerts))
     }
 
     pub async fn get_alert(&self, id: i64) -> Result<Option<Alert>> {

@@ -56,7 +56,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use alerts::AlertFilter;
+pub use alerts::{AlertFilter, AuditRecord};
 pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;

@@ -2612,3 +2612,24 @@ pub(crate) async fn pki_certificate(
     .await?;
     row.map(cert_from_row).transpose()
 }
+
+/// Audit entries and alerts from outside the wire (the gateway's blocks), one
+/// transaction.
+pub(crate) async fn record_events(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    records: &[crate::AuditRecord],
+    alerts: Vec<pumpguard_model::Alert>,
+) -> Result<crate::SenseSummary> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::new(head, actor);
+    for r in records {
+        chain.record(&r.action, r.object.clone(), r.detail.clone());
+    }
+    let mut summary = crate::SenseSummary::default();
+    write_alerts(&mut tx, &mut chain, origin, alerts, &mut summary).await?;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
