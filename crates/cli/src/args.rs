@@ -981,4 +981,12 @@ pub struct GatewayArgs {
     /// Seconds a connection may stay silent before it is closed.
     #[arg(long, default_value_t = 300)]
     pub idle_seconds: u64,
+    /// When the pump server cannot be reached, hold each message (checked first: a
+    /// blocked order stays blocked) and deliver it when the pump server is back, for up
+    /// to --hold-seconds, instead of answering AE at once. Alarmed.
+    #[arg(long)]
+    pub fail_open_on_upstream_down: bool,
+    /// How long a message is held in fail-open mode before it is answered AE.
+    #[arg(long, default_value_t = 60)]
+    pub hold_seconds: u64,
 }

@@ -306,6 +306,37 @@ fn record_of(event: &Event) -> (Option<AuditRecord>, Alert) {
                 "Restore the pump server or the network path; orders are answered AE and must be programmed at the pump meanwhile.",
             ),
         ),
+        Event::Held {
+            sender,
+            control_id,
+            error,
+            hold,
+        } => (
+            Some(AuditRecord {
+                action: "gateway.hold".into(),
+                object: format!("order:{control_id}"),
+                detail: json!({
+                    "sender": sender.address.to_string(),
+                    "error": error,
+                    "hold_seconds": hold.as_secs(),
+                }),
+            }),
+            alert(
+                AlertKind::GatewayUpstreamDown,
+                Severity::Critical,
+                sender,
+                vec![
+                    fact("mode", "fail-open: holding"),
+                    fact("error", error),
+                    fact("order", control_id),
+                ],
+                format!(
+                    "pump server unreachable ({error}): fail-open, holding message {control_id} up to {} s",
+                    hold.as_secs()
+                ),
+                "Restore the pump server now: orders wait at the gateway and are answered AE when the hold time passes.",
+            ),
+        ),
         Event::Refused { sender, why } => (
             None,
             alert(
@@ -337,14 +368,22 @@ async fn store_events(store: Store, actor: String, mut queue: tokio::sync::mpsc:
         let mut records = Vec::new();
         let mut alerts = Vec::new();
         for e in batch.drain(..) {
-            if let Event::Blocked {
-                finding, sender, ..
-            } = &e
-            {
-                say(&format!(
+            match &e {
+                Event::Blocked {
+                    finding, sender, ..
+                } => say(&format!(
                     "blocked from {}: {}",
                     sender.address, finding.sentence
-                ));
+                )),
+                Event::Held {
+                    control_id, error, ..
+                } => say(&format!(
+                    "fail-open: holding message {control_id} for the pump server ({error})"
+                )),
+                Event::UpstreamUnreachable {
+                    control_id, error, ..
+                } => say(&format!("not delivered: message {control_id} ({error})")),
+                Event::SoftLimit { .. } | Event::Refused { .. } => {}
             }
             let (record, alert) = record_of(&e);
             records.extend(record);
@@ -404,6 +443,7 @@ pub async fn run(ctx: &Context, args: &GatewayArgs) -> Result<(), Fail> {
                     "sender_tls": server.is_some(),
                     "client_certificates_required": args.client_ca.is_some(),
                     "upstream_tls": up.tls.is_some(),
+                    "fail_open_hold_seconds": args.fail_open_on_upstream_down.then_some(args.hold_seconds),
                 }),
             }],
             Vec::new(),
@@ -418,6 +458,9 @@ pub async fn run(ctx: &Context, args: &GatewayArgs) -> Result<(), Fail> {
     let limits = Limits {
         max_frame: args.max_frame,
         idle: Duration::from_secs(args.idle_seconds),
+        hold: args
+            .fail_open_on_upstream_down
+            .then(|| Duration::from_secs(args.hold_seconds)),
         ..Limits::default()
     };
     let gateway = Arc::new(Gateway::new(loaded, server, up, limits, sink.clone()));
@@ -431,6 +474,12 @@ pub async fn run(ctx: &Context, args: &GatewayArgs) -> Result<(), Fail> {
         "pumpguard gateway listening on {bound}, upstream {}, library {label}",
         args.upstream
     ));
+    if args.fail_open_on_upstream_down {
+        say(&format!(
+            "fail-open: messages wait up to {} s for an unreachable pump server (alarmed)",
+            args.hold_seconds
+        ));
+    }
     let reloads = {
         let (gateway, args, store, actor) = (
             gateway.clone(),

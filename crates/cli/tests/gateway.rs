@@ -66,7 +66,10 @@ type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 /// A stand-in pump server: answers each MLLP message with an RRG^O16 AA (for orders)
 /// or an ACK AA, and keeps what it got.
 fn pump_server() -> (SocketAddr, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    pump_server_on(TcpListener::bind("127.0.0.1:0").expect("bind"))
+}
+
+fn pump_server_on(listener: TcpListener) -> (SocketAddr, Received) {
     let addr = listener.local_addr().expect("addr");
     let got: Received = Arc::new(Mutex::new(Vec::new()));
     let keep = got.clone();
@@ -118,6 +121,7 @@ fn pump_server() -> (SocketAddr, Received) {
 struct Gateway {
     child: Child,
     addr: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl Gateway {
@@ -133,11 +137,14 @@ impl Gateway {
             .expect("gateway starts");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let keep = log.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr)
                 .lines()
                 .map_while(Result::ok)
             {
+                keep.lock().expect("lock").push_str(&format!("{line}\n"));
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let addr = rest.split([' ', ',']).next().unwrap_or_default().to_owned();
                     let _ = tx.send(Some(addr));
@@ -150,7 +157,29 @@ impl Gateway {
             .ok()
             .flatten()
             .expect("the gateway says where it listens");
-        Gateway { child, addr }
+        Gateway { child, addr, log }
+    }
+
+    /// Waits (up to 20 s) until the gateway has written `text` to stderr.
+    fn wait_for(&self, text: &str) {
+        for _ in 0..200 {
+            if self.log.lock().expect("lock").contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "the gateway never said {text:?}: {}",
+            self.log.lock().expect("lock")
+        );
+    }
+
+    fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
     }
 
     fn port(&self) -> &str {
@@ -581,4 +610,121 @@ except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
         ],
     ));
     assert_eq!(alerts.as_array().expect("alerts").len(), 1, "{alerts}");
+}
+
+#[test]
+fn fail_open_holds_checked_orders_until_the_pump_server_is_back() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (signed, pubkey) = signed_library(dir.path());
+    // The pump server's port, free for now.
+    let reserved = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = reserved.local_addr().expect("addr");
+    drop(reserved);
+    let gw = Gateway::start(
+        &db,
+        &[
+            "--upstream",
+            &addr.to_string(),
+            "--drug-library",
+            &signed,
+            "--pubkey",
+            &pubkey,
+            "--fail-open-on-upstream-down",
+            "--hold-seconds",
+            "20",
+        ],
+    );
+    let port = gw.port().to_owned();
+    // An order over the hard limit is refused at once: fail-open never skips the check.
+    let blocked = python_send(
+        &port,
+        &[order("400", "1234^Dopamine^LOCAL", "60", UG_KG_MIN)],
+    );
+    assert_eq!(blocked[0]["code"], "AR", "{blocked:?}");
+    let held = std::thread::spawn(move || {
+        python_send(
+            &port,
+            &[order("401", "1234^Dopamine^LOCAL", "10", UG_KG_MIN)],
+        )
+    });
+    gw.wait_for("holding");
+    // The pump server comes back: the held order is delivered and its reply relayed.
+    let (_, received) = pump_server_on(TcpListener::bind(addr).expect("the same port"));
+    let replies = held.join().expect("sender");
+    assert_eq!(replies[0]["code"], "AA", "{replies:?}");
+    assert_eq!(replies[0]["acks"], "401");
+    assert_eq!(received.lock().expect("lock").len(), 1);
+    gw.stop();
+    let alerts = stdout_json(&ok(
+        &db,
+        &[
+            "alerts",
+            "list",
+            "--kind",
+            "gateway_upstream_down",
+            "--format",
+            "json",
+        ],
+    ));
+    let alert = &alerts[0];
+    assert_eq!(alert["severity"], "critical", "{alert}");
+    assert!(alert.to_string().contains("fail-open"), "{alert}");
+    let trail = String::from_utf8_lossy(&ok(&db, &["audit", "export"]).stdout).into_owned();
+    assert!(trail.contains("\"gateway.hold\""));
+}
+
+#[test]
+fn sighup_reloads_a_verified_library_and_keeps_the_old_one_otherwise() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (signed, pubkey) = signed_library(d);
+    let (upstream, received) = pump_server();
+    let gw = Gateway::start(
+        &db,
+        &[
+            "--upstream",
+            &upstream.to_string(),
+            "--drug-library",
+            &signed,
+            "--pubkey",
+            &pubkey,
+        ],
+    );
+    let thirty = |id: &str| order(id, "1234^Dopamine^LOCAL", "30", UG_KG_MIN);
+    assert_eq!(python_send(gw.port(), &[thirty("500")])[0]["code"], "AR");
+    // The pharmacy raises the hard maximum to 50 and signs the new library in place.
+    let lib = write(
+        d,
+        "icu-v2.yaml",
+        &LIBRARY.replace("hard_max: 25", "hard_max: 50"),
+    );
+    druglib(&[
+        "sign",
+        "--key",
+        d.join("pharmacy.key").to_str().expect("utf-8"),
+        "--library",
+        &lib,
+        "--out",
+        &signed,
+    ]);
+    gw.hangup();
+    gw.wait_for("reloaded");
+    assert_eq!(python_send(gw.port(), &[thirty("501")])[0]["code"], "AA");
+    // A tampered file is refused on reload; the library in force stays.
+    let mut bytes = std::fs::read(&signed).expect("signed");
+    let at = bytes
+        .windows(12)
+        .position(|w| w == b"hard_max: 50")
+        .expect("limit");
+    bytes[at + 10] = b'9';
+    std::fs::write(&signed, &bytes).expect("write");
+    gw.hangup();
+    gw.wait_for("reload refused");
+    assert_eq!(python_send(gw.port(), &[thirty("502")])[0]["code"], "AA");
+    assert_eq!(received.lock().expect("lock").len(), 2);
+    gw.stop();
+    let trail = String::from_utf8_lossy(&ok(&db, &["audit", "export"]).stdout).into_owned();
+    assert_eq!(trail.matches("\"gateway.reload\"").count(), 1);
 }

@@ -8,8 +8,12 @@
 //! be swapped while connections run (`reload_*`, for SIGHUP): each message is checked
 //! against the library current when it arrives.
 //!
-//! Fail-closed: an order or message that cannot reach the pump server is answered AE
-//! ("not delivered") and reported; nothing is queued and nothing is forwarded unchecked.
+//! Fail-closed by default: an order or message that cannot reach the pump server is
+//! answered AE ("not delivered") and reported. Fail-open (`Limits::hold`) only concerns
+//! an unreachable pump server: the message, checked like any other (a blocked order
+//! stays blocked), waits on its connection while the gateway retries, and is delivered
+//! if the pump server comes back within the hold time, else answered AE; the hold is
+//! reported. Nothing is ever forwarded unchecked or queued beyond its connection.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +64,9 @@ pub struct Limits {
     /// Time allowed to connect (and handshake) to the pump server, and for a sender's
     /// TLS handshake.
     pub connect: Duration,
+    /// Fail-open: while the pump server cannot be reached, hold a message (already
+    /// checked) up to this long, retrying, before answering AE. `None`: fail-closed.
+    pub hold: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -68,6 +75,7 @@ impl Default for Limits {
             max_frame: pumpguard_hl7::mllp::DEFAULT_MAX_FRAME,
             idle: Duration::from_secs(300),
             connect: Duration::from_secs(5),
+            hold: None,
         }
     }
 }
@@ -101,6 +109,13 @@ pub enum Event {
         sender: Sender,
         control_id: String,
         error: String,
+    },
+    /// Fail-open: the pump server cannot be reached and a message is being held for it.
+    Held {
+        sender: Sender,
+        control_id: String,
+        error: String,
+        hold: Duration,
     },
     /// A sender turned away: TLS handshake failed, or a frame broke the limits.
     Refused { sender: Sender, why: String },
@@ -361,7 +376,10 @@ impl Gateway {
                 upstream = None;
             }
             if upstream.is_none() {
-                match self.connect_upstream(to_sender.clone()).await {
+                match self
+                    .connect_or_hold(to_sender.clone(), &sender, &message)
+                    .await
+                {
                     Ok(link) => upstream = Some(link),
                     Err(error) => {
                         if !self
@@ -446,6 +464,38 @@ impl Gateway {
             ),
             _ => original_ack(&m, ApplicationCode::Error, header),
         })
+    }
+
+    /// Connects to the pump server; in fail-open mode keeps trying (twice a second)
+    /// for up to the hold time, reporting the hold once.
+    async fn connect_or_hold(
+        &self,
+        to_sender: mpsc::Sender<Vec<u8>>,
+        sender: &Sender,
+        message: &[u8],
+    ) -> Result<UpstreamLink, String> {
+        let first = self.connect_upstream(to_sender.clone()).await;
+        let (Err(error), Some(hold)) = (&first, self.limits.hold) else {
+            return first;
+        };
+        self.events.record(Event::Held {
+            sender: sender.clone(),
+            control_id: pumpguard_hl7::Message::parse(message)
+                .map(|m| m.control_id().into_owned())
+                .unwrap_or_default(),
+            error: error.clone(),
+            hold,
+        });
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut last = first;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            last = self.connect_upstream(to_sender.clone()).await;
+            if last.is_ok() {
+                break;
+            }
+        }
+        last.map_err(|e| format!("{e} (held {} s)", hold.as_secs()))
     }
 
     async fn connect_upstream(
