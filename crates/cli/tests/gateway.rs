@@ -728,3 +728,162 @@ fn sighup_reloads_a_verified_library_and_keeps_the_old_one_otherwise() {
     let trail = String::from_utf8_lossy(&ok(&db, &["audit", "export"]).stdout).into_owned();
     assert_eq!(trail.matches("\"gateway.reload\"").count(), 1);
 }
+
+/// A stand-in pump server speaking MLLP over TLS that requires a client certificate
+/// from `ca` (python's ssl): prints its port, then one line per refused handshake.
+const TLS_PUMP_SERVER: &str = r#"
+import socket, ssl, sys
+ca, cert, key = sys.argv[1:4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ctx.load_verify_locations(ca)
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen()
+print(srv.getsockname()[1], flush=True)
+while True:
+    raw, _ = srv.accept()
+    try:
+        s = ctx.wrap_socket(raw, server_side=True)
+    except (ssl.SSLError, OSError) as e:
+        print("REFUSED", e, flush=True)
+        raw.close()
+        continue
+    peer = s.getpeercert()["subject"]
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        data += chunk
+        while b"\x1c\r" in data:
+            msg, data = data.split(b"\x1c\r", 1)
+            cid = msg.lstrip(b"\x0b").split(b"\r")[0].split(b"|")[9]
+            s.sendall(b"\x0bMSH|^~\\&|PUMPSRV|PHARM|EHR|HOSP|20261129010001||RRG^O16^RRG_O16|U" + cid + b"|P|2.6\rMSA|AA|" + cid + b"\r\x1c\r")
+    s.close()
+"#;
+
+#[test]
+fn orders_reach_a_tls_pump_server_with_the_gateways_own_certificate() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let p = |n: &str| d.join(n).display().to_string();
+    let (signed, pubkey) = signed_library(d);
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let (ca, cakey) = (p("ca.pem"), p("ca.key"));
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-keyout",
+        &cakey,
+        "-out",
+        &ca,
+        "-subj",
+        "/CN=Pump Server CA",
+        "-days",
+        "30",
+    ]);
+    openssl(&a);
+    let server_ext = write(d, "server.ext", "subjectAltName = DNS:localhost\n");
+    let client_ext = write(d, "client.ext", "extendedKeyUsage = clientAuth\n");
+    for (name, cn, ext) in [
+        ("srv", "localhost", &server_ext),
+        ("gwc", "pumpguard-gateway", &client_ext),
+    ] {
+        let (key, csr, cert) = (
+            p(&format!("{name}.key")),
+            p(&format!("{name}.csr")),
+            p(&format!("{name}.pem")),
+        );
+        let mut a = vec!["req", "-new"];
+        a.extend(ec);
+        let subj = format!("/CN={cn}");
+        a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
+        openssl(&a);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &cakey,
+            "-CAcreateserial",
+            "-out",
+            &cert,
+            "-days",
+            "30",
+            "-extfile",
+            ext,
+        ]);
+    }
+    let mut server = Command::new("python3")
+        .args(["-c", TLS_PUMP_SERVER, &ca, &p("srv.pem"), &p("srv.key")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let port = lines.next().expect("a port").expect("a line");
+    let upstream = format!("localhost:{port}");
+    // With the gateway's certificate: delivered, the pump server's reply relayed.
+    let gw = Gateway::start(
+        &db,
+        &[
+            "--upstream",
+            &upstream,
+            "--drug-library",
+            &signed,
+            "--pubkey",
+            &pubkey,
+            "--upstream-ca",
+            &ca,
+            "--upstream-cert",
+            &p("gwc.pem"),
+            "--upstream-key",
+            &p("gwc.key"),
+        ],
+    );
+    let replies = python_send(
+        gw.port(),
+        &[order("600", "1234^Dopamine^LOCAL", "10", UG_KG_MIN)],
+    );
+    assert_eq!(replies[0]["code"], "AA", "{replies:?}");
+    assert_eq!(replies[0]["acks"], "600");
+    gw.stop();
+    // Without it the pump server refuses the handshake: not delivered.
+    let gw = Gateway::start(
+        &db,
+        &[
+            "--upstream",
+            &upstream,
+            "--drug-library",
+            &signed,
+            "--pubkey",
+            &pubkey,
+            "--upstream-ca",
+            &ca,
+        ],
+    );
+    let replies = python_send(
+        gw.port(),
+        &[order("601", "1234^Dopamine^LOCAL", "10", UG_KG_MIN)],
+    );
+    assert_eq!(replies[0]["code"], "AE", "{replies:?}");
+    let refused = lines.next().expect("a line").expect("text");
+    assert!(refused.starts_with("REFUSED"), "{refused}");
+    gw.stop();
+    let _ = server.kill();
+    let _ = server.wait();
+}

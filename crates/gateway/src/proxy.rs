@@ -393,7 +393,7 @@ impl Gateway {
                 }
             }
             if let Some(link) = upstream.as_mut()
-                && let Err(e) = link.send(&raw).await
+                && let Err(e) = link.send_message(&raw, &message).await
             {
                 upstream = None;
                 if !self
@@ -469,12 +469,12 @@ impl Gateway {
     /// Connects to the pump server; in fail-open mode keeps trying (twice a second)
     /// for up to the hold time, reporting the hold once.
     async fn connect_or_hold(
-        &self,
+        self: &Arc<Self>,
         to_sender: mpsc::Sender<Vec<u8>>,
         sender: &Sender,
         message: &[u8],
     ) -> Result<UpstreamLink, String> {
-        let first = self.connect_upstream(to_sender.clone()).await;
+        let first = self.connect_upstream(to_sender.clone(), sender).await;
         let (Err(error), Some(hold)) = (&first, self.limits.hold) else {
             return first;
         };
@@ -490,7 +490,7 @@ impl Gateway {
         let mut last = first;
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            last = self.connect_upstream(to_sender.clone()).await;
+            last = self.connect_upstream(to_sender.clone(), sender).await;
             if last.is_ok() {
                 break;
             }
@@ -499,8 +499,9 @@ impl Gateway {
     }
 
     async fn connect_upstream(
-        &self,
+        self: &Arc<Self>,
         to_sender: mpsc::Sender<Vec<u8>>,
+        sender: &Sender,
     ) -> Result<UpstreamLink, String> {
         let upstream = read(&self.upstream);
         let connect = async {
@@ -509,13 +510,23 @@ impl Gateway {
                 .map_err(|e| format!("{}: {e}", upstream.address))?;
             let _ = tcp.set_nodelay(true);
             match &upstream.tls {
-                None => Ok(UpstreamLink::start(tcp, to_sender, self.limits)),
+                None => Ok(UpstreamLink::start(
+                    tcp,
+                    to_sender,
+                    self.clone(),
+                    sender.clone(),
+                )),
                 Some((config, name)) => {
                     let tls = tokio_rustls::TlsConnector::from(config.clone())
                         .connect(name.clone(), tcp)
                         .await
                         .map_err(|e| format!("{}: TLS: {e}", upstream.address))?;
-                    Ok(UpstreamLink::start(tls, to_sender, self.limits))
+                    Ok(UpstreamLink::start(
+                        tls,
+                        to_sender,
+                        self.clone(),
+                        sender.clone(),
+                    ))
                 }
             }
         };
@@ -547,31 +558,82 @@ fn subject_cn(der: &[u8]) -> Option<String> {
 struct UpstreamLink {
     write: Box<dyn AsyncWrite + Unpin + Send>,
     relay: tokio::task::JoinHandle<()>,
+    pending: Pending,
 }
 
+/// Messages forwarded and not yet answered, oldest first.
+type Pending = Arc<std::sync::Mutex<std::collections::VecDeque<Vec<u8>>>>;
+
+/// Unanswered messages remembered per connection (MLLP senders wait for each reply, so
+/// one is usual).
+const MAX_PENDING: usize = 64;
+
 impl UpstreamLink {
-    fn start<S>(stream: S, to_sender: mpsc::Sender<Vec<u8>>, limits: Limits) -> UpstreamLink
+    fn start<S>(
+        stream: S,
+        to_sender: mpsc::Sender<Vec<u8>>,
+        gateway: Arc<Gateway>,
+        sender: Sender,
+    ) -> UpstreamLink
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (read_half, write_half) = tokio::io::split(stream);
+        let pending: Pending = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
+        let unanswered = pending.clone();
         let relay = tokio::spawn(async move {
-            let mut frames = FramedRead::new(read_half, MllpCodec::new(limits.max_frame));
+            let mut frames = FramedRead::new(read_half, MllpCodec::new(gateway.limits.max_frame));
             while let Some(Ok(block)) = frames.next().await {
                 let framed = match block {
-                    Block::Message(m) => frame(&m),
+                    Block::Message(m) => {
+                        // A reply answers the oldest message still waiting.
+                        if let Ok(mut p) = unanswered.lock() {
+                            p.pop_front();
+                        }
+                        frame(&m)
+                    }
                     Block::CommitAck => frame(&[0x06]),
                     Block::CommitNak => frame(&[0x15]),
                 };
                 if to_sender.send(framed).await.is_err() {
-                    break;
+                    return;
+                }
+            }
+            // The pump server closed (or broke) the connection: whatever it did not
+            // answer was not delivered, and the sender must hear so.
+            let lost: Vec<Vec<u8>> = match unanswered.lock() {
+                Ok(mut p) => p.drain(..).collect(),
+                Err(_) => Vec::new(),
+            };
+            for message in lost {
+                if !gateway
+                    .undelivered(
+                        &sender,
+                        &message,
+                        "the pump server closed the connection without answering",
+                        &to_sender,
+                    )
+                    .await
+                {
+                    return;
                 }
             }
         });
         UpstreamLink {
             write: Box::new(write_half),
             relay,
+            pending,
         }
+    }
+
+    /// Sends a message the pump server is to answer.
+    async fn send_message(&mut self, framed: &[u8], message: &[u8]) -> std::io::Result<()> {
+        if let Ok(mut p) = self.pending.lock()
+            && p.len() < MAX_PENDING
+        {
+            p.push_back(message.to_vec());
+        }
+        self.send(framed).await
     }
 
     /// Whether the pump server closed its side.
