@@ -464,14 +464,11 @@ fn openssl(args: &[&str]) {
     );
 }
 
-#[test]
-fn senders_without_a_client_certificate_are_refused_at_the_handshake() {
-    let db = TestDb::sqlite();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
+/// A CA and leaf certificates signed by it, by openssl (P-256): `leaves` are (file
+/// name, common name, one extension line; webpki takes v3 certificates only, so each
+/// leaf needs one). Writes NAME.key and NAME.pem into `d`; returns the CA's file.
+fn openssl_pki(d: &Path, ca_cn: &str, leaves: &[(&str, &str, &str)]) -> String {
     let p = |n: &str| d.join(n).display().to_string();
-    let (signed, pubkey) = signed_library(d);
-    // A CA, the gateway's certificate and an EHR's client certificate, by openssl.
     let ec = [
         "-newkey",
         "ec",
@@ -479,42 +476,27 @@ fn senders_without_a_client_certificate_are_refused_at_the_handshake() {
         "ec_paramgen_curve:P-256",
         "-nodes",
     ];
+    let (ca, cakey) = (p("ca.pem"), p("ca.key"));
+    let subj = format!("/CN={ca_cn}");
     let mut a = vec!["req", "-x509"];
     a.extend(ec);
-    let (ca, cakey) = (p("ca.pem"), p("ca.key"));
     a.extend([
-        "-keyout",
-        &cakey,
-        "-out",
-        &ca,
-        "-subj",
-        "/CN=Interface CA",
-        "-days",
-        "30",
+        "-keyout", &cakey, "-out", &ca, "-subj", &subj, "-days", "30",
     ]);
     openssl(&a);
-    let ext = write(
-        d,
-        "san.ext",
-        "subjectAltName = DNS:localhost, IP:127.0.0.1\n",
-    );
-    // webpki takes v3 certificates only: the client's needs an extension too.
-    let client_ext = write(d, "client.ext", "extendedKeyUsage = clientAuth\n");
-    for (name, cn, extra) in [
-        ("gw", "localhost", Some(ext.as_str())),
-        ("ehr", "EHR-1", Some(client_ext.as_str())),
-    ] {
+    for (name, cn, extension) in leaves {
         let (key, csr, cert) = (
             p(&format!("{name}.key")),
             p(&format!("{name}.csr")),
             p(&format!("{name}.pem")),
         );
+        let ext = write(d, &format!("{name}.ext"), &format!("{extension}\n"));
+        let subj = format!("/CN={cn}");
         let mut a = vec!["req", "-new"];
         a.extend(ec);
-        let subj = format!("/CN={cn}");
         a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
         openssl(&a);
-        let mut a = vec![
+        openssl(&[
             "x509",
             "-req",
             "-in",
@@ -528,12 +510,33 @@ fn senders_without_a_client_certificate_are_refused_at_the_handshake() {
             &cert,
             "-days",
             "30",
-        ];
-        if let Some(e) = extra {
-            a.extend(["-extfile", e]);
-        }
-        openssl(&a);
+            "-extfile",
+            &ext,
+        ]);
     }
+    ca
+}
+
+#[test]
+fn senders_without_a_client_certificate_are_refused_at_the_handshake() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let p = |n: &str| d.join(n).display().to_string();
+    let (signed, pubkey) = signed_library(d);
+    // A CA, the gateway's certificate and an EHR's client certificate, by openssl.
+    let ca = openssl_pki(
+        d,
+        "Interface CA",
+        &[
+            (
+                "gw",
+                "localhost",
+                "subjectAltName = DNS:localhost, IP:127.0.0.1",
+            ),
+            ("ehr", "EHR-1", "extendedKeyUsage = clientAuth"),
+        ],
+    );
     let (upstream, received) = pump_server();
     let gw = Gateway::start(
         &db,
@@ -774,61 +777,14 @@ fn orders_reach_a_tls_pump_server_with_the_gateways_own_certificate() {
     let d = dir.path();
     let p = |n: &str| d.join(n).display().to_string();
     let (signed, pubkey) = signed_library(d);
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let (ca, cakey) = (p("ca.pem"), p("ca.key"));
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend([
-        "-keyout",
-        &cakey,
-        "-out",
-        &ca,
-        "-subj",
-        "/CN=Pump Server CA",
-        "-days",
-        "30",
-    ]);
-    openssl(&a);
-    let server_ext = write(d, "server.ext", "subjectAltName = DNS:localhost\n");
-    let client_ext = write(d, "client.ext", "extendedKeyUsage = clientAuth\n");
-    for (name, cn, ext) in [
-        ("srv", "localhost", &server_ext),
-        ("gwc", "pumpguard-gateway", &client_ext),
-    ] {
-        let (key, csr, cert) = (
-            p(&format!("{name}.key")),
-            p(&format!("{name}.csr")),
-            p(&format!("{name}.pem")),
-        );
-        let mut a = vec!["req", "-new"];
-        a.extend(ec);
-        let subj = format!("/CN={cn}");
-        a.extend(["-keyout", &key, "-out", &csr, "-subj", &subj]);
-        openssl(&a);
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &cakey,
-            "-CAcreateserial",
-            "-out",
-            &cert,
-            "-days",
-            "30",
-            "-extfile",
-            ext,
-        ]);
-    }
+    let ca = openssl_pki(
+        d,
+        "Pump Server CA",
+        &[
+            ("srv", "localhost", "subjectAltName = DNS:localhost"),
+            ("gwc", "pumpguard-gateway", "extendedKeyUsage = clientAuth"),
+        ],
+    );
     let mut server = Command::new("python3")
         .args(["-c", TLS_PUMP_SERVER, &ca, &p("srv.pem"), &p("srv.key")])
         .stdout(Stdio::piped())
