@@ -939,6 +939,23 @@ pub enum DruglibCmd {
         #[arg(long, value_enum)]
         format: Option<crate::druglib::ShowFormat>,
     },
+    /// Verify a signed library with the public key and record it in the store as
+    /// approved (audited `druglib.approve`); approving the same SHA-256 again changes
+    /// nothing. Exit 2 when it does not verify (nothing is stored).
+    Approve {
+        /// The signed library.
+        signed: PathBuf,
+        /// The public key (SPKI PEM, KEY.pub).
+        #[arg(long, value_name = "KEY.pub")]
+        pubkey: PathBuf,
+    },
+    /// The drug-library ledger: one row per (pump, version reported) from `sense`, with
+    /// first/last seen, count and whether an approved library matches.
+    Ledger {
+        /// table, json or csv [default: table on a terminal, else json].
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

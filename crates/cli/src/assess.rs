@@ -245,6 +245,28 @@ async fn gather(ctx: &Context, store: &Store, bank: &Bank) -> Result<Gathered, F
         }),
         None => None,
     };
+    // The drug-library ledger, once the pharmacy approved a library: with none approved
+    // no report is known to be unapproved, and LIB-02 says unknown. A report's hash is
+    // the approved library's SHA-256 it matches, else the version as reported (pumps
+    // report versions, not hashes).
+    let drug_libraries: Option<Vec<pumpguard_risk::evidence::DrugLibraryReport>> =
+        if store.druglib_approved().await?.is_empty() {
+            None
+        } else {
+            Some(
+                store
+                    .druglib_ledger()
+                    .await?
+                    .into_iter()
+                    .map(|r| pumpguard_risk::evidence::DrugLibraryReport {
+                        hash: r.library_sha256.unwrap_or_else(|| r.version.clone()),
+                        asset_id: r.asset_id,
+                        library: r.version,
+                        approved: r.approved,
+                    })
+                    .collect(),
+            )
+        };
     let facts = Facts {
         assets: &assets,
         flows: &flows,
@@ -252,8 +274,7 @@ async fn gather(ctx: &Context, store: &Store, bank: &Bank) -> Result<Gathered, F
         audit: Some(&audit),
         vulns: vulns.as_ref(),
         certificates: certificates.as_ref(),
-        // The drug-library ledger does not exist yet: its rule says unknown until it does.
-        drug_libraries: None,
+        drug_libraries: drug_libraries.as_deref(),
     };
     let evidence = pumpguard_risk::evaluate(bank, &facts);
     let now = time::now();

@@ -1,15 +1,20 @@
 //! `pumpguard druglib …`: the pharmacy's Ed25519 key pair, signing a drug library into
 //! a COSE_Sign1 envelope, and verifying or showing a signed one. The envelope and the
 //! keys are `pumpguard_druglib::signed`'s; this module reads and writes the files.
+//! `approve` records a verified library in the store and `ledger` lists the versions
+//! pumps reported (`pumpguard_store::druglib`'s ledger, filled by `sense`).
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use pumpguard_druglib::signed::{self, MAX_ENVELOPE, SignError, SignedLibrary};
 
-use crate::args::DruglibCmd;
+use pumpguard_model::time;
+use pumpguard_store::{LedgerRow, LibraryApproval, Store};
+
+use crate::args::{Context, DruglibCmd, ListFormat};
 use crate::fail::Fail;
-use crate::output::{table, write_to};
+use crate::output::{list_format, table, write_to};
 
 /// How `druglib show` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,7 +28,7 @@ fn say(line: &str) {
     eprintln!("{line}");
 }
 
-pub fn run(cmd: DruglibCmd) -> Result<(), Fail> {
+pub async fn run(ctx: &Context, cmd: DruglibCmd) -> Result<(), Fail> {
     match cmd {
         DruglibCmd::Keygen { out, force } => keygen(&out, force),
         DruglibCmd::Sign { key, library, out } => sign(&key, &library, &out),
@@ -62,7 +67,130 @@ pub fn run(cmd: DruglibCmd) -> Result<(), Fail> {
             });
             show(&signed, &lib, verified, format)
         }
+        DruglibCmd::Approve { signed, pubkey } => {
+            // Verified before the store is opened: a library that does not verify
+            // leaves no trace.
+            let lib = verify(&pubkey, &signed)?;
+            approve(ctx, &signed, &lib).await
+        }
+        DruglibCmd::Ledger { format } => ledger(ctx, format).await,
     }
+}
+
+async fn approve(ctx: &Context, file: &Path, lib: &SignedLibrary) -> Result<(), Fail> {
+    let store = Store::open(&ctx.db).await?;
+    let l = &lib.library;
+    let (stored, new) = store
+        .druglib_approve(
+            &ctx.actor,
+            &LibraryApproval {
+                name: l.name.clone(),
+                version: l.version.clone(),
+                care_area: l.care_area.clone(),
+                sha256: lib.sha256.clone(),
+                key_id: lib.key_id.clone(),
+            },
+        )
+        .await?;
+    let what = format!(
+        "library '{}' version {}, care area {}, sha256 {}",
+        stored.name, stored.version, stored.care_area, stored.sha256
+    );
+    say(&if new {
+        format!(
+            "{}: approved {what} (key id {}); pumps reporting '{}', '{}-{}' or '{} {}' run it",
+            file.display(),
+            stored.key_id,
+            stored.version,
+            stored.care_area,
+            stored.version,
+            stored.name,
+            stored.version
+        )
+    } else {
+        format!(
+            "{}: {what} was approved already ({} by {}); nothing changed",
+            file.display(),
+            time::rfc3339(stored.approved),
+            stored.approved_by
+        )
+    });
+    Ok(())
+}
+
+/// A ledger row's cells: asset, version, care area, approved, count, first and last
+/// seen, reporter, device, the approved library's SHA-256.
+fn ledger_cells(r: &LedgerRow) -> [String; 10] {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        r.asset_id.clone(),
+        r.version.clone(),
+        opt(&r.care_area),
+        r.approved.to_string(),
+        r.count.to_string(),
+        time::rfc3339(r.first_seen),
+        time::rfc3339(r.last_seen),
+        opt(&r.reporter),
+        opt(&r.device),
+        opt(&r.library_sha256),
+    ]
+}
+
+const LEDGER_HEADER: [&str; 10] = [
+    "asset_id",
+    "version",
+    "care_area",
+    "approved",
+    "count",
+    "first_seen",
+    "last_seen",
+    "reporter",
+    "device",
+    "library_sha256",
+];
+
+async fn ledger(ctx: &Context, format: Option<ListFormat>) -> Result<(), Fail> {
+    let store = Store::open(&ctx.db).await?;
+    let rows = store.druglib_ledger().await?;
+    write_to(None, |w| match list_format(format) {
+        ListFormat::Json => {
+            let doc: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "asset_id": r.asset_id,
+                        "version": r.version,
+                        "care_area": r.care_area,
+                        "approved": r.approved,
+                        "count": r.count,
+                        "first_seen": time::rfc3339(r.first_seen),
+                        "last_seen": time::rfc3339(r.last_seen),
+                        "reporter": r.reporter,
+                        "device": r.device,
+                        "library_sha256": r.library_sha256,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            w.write_all(b"\n")
+        }
+        ListFormat::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record(LEDGER_HEADER)?;
+            for r in &rows {
+                c.write_record(ledger_cells(r))?;
+            }
+            c.flush()
+        }
+        ListFormat::Table => {
+            let mut t = table();
+            t.set_header(&LEDGER_HEADER[..8]);
+            for r in &rows {
+                t.add_row(ledger_cells(r).into_iter().take(8));
+            }
+            writeln!(w, "{t}\n{} reported versions", rows.len())
+        }
+    })
 }
 
 /// A signing error as a failure: the key file named for key errors; exit 2 but for an

@@ -71,7 +71,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Policy(cmd) => policy::run(&ctx, cmd).await,
         Command::Pki(cmd) => pki::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
-        Command::Druglib(cmd) => druglib::run(cmd),
+        Command::Druglib(cmd) => druglib::run(&ctx, cmd).await,
         Command::Gateway(args) => gateway::run(&ctx, &args).await,
     }
 }

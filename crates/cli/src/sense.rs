@@ -1,6 +1,8 @@
 //! `pumpguard sense`: captures in, inventory, flows, alerts and baselines out. The sensor
 //! crate decides; this module reads frames, shows progress, hands batches to the store,
-//! gives the sensor the stored baseline and stores the one it learned.
+//! gives the sensor the stored baseline and stores the one it learned. The drug-library
+//! versions pumps reported go to the ledger right after each batch (so that its pumps
+//! are assets by then), in a transaction of their own.
 
 use std::io::{self, IsTerminal};
 use std::path::Path;
@@ -34,6 +36,10 @@ struct Report {
     alerts_raised: u64,
     /// Stored alerts the detections recurred in.
     alerts_updated: u64,
+    /// (pump, drug-library version) reports added to the ledger.
+    druglib_reports: u64,
+    /// Of which a pump reported a version for the first time.
+    druglib_new_versions: u64,
     batches: u64,
     /// Alerts sent to the `--syslog` receiver.
     alerts_forwarded: u64,
@@ -270,6 +276,7 @@ async fn files(
     }
     report.add(&summary, &batch);
     forward.send(store, &summary, &mut report).await?;
+    druglib_reports(ctx, store, origin, &batch, &mut report, forward).await?;
     policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
     let live = report.stats.live_flows;
     report.stats = sensor.stats();
@@ -277,6 +284,48 @@ async fn files(
     report.frames = report.stats.frames;
     report.seconds = started.elapsed().as_secs_f64();
     Ok((report, sensor.learned()))
+}
+
+/// Adds a stored batch's drug-library reports to the ledger (raising
+/// `druglib_unknown_version` alerts once a library is approved) and forwards the alerts.
+async fn druglib_reports(
+    ctx: &Context,
+    store: &Store,
+    origin: &str,
+    batch: &Batch,
+    report: &mut Report,
+    forward: &mut Forward,
+) -> Result<(), Fail> {
+    if batch.druglib.is_empty() {
+        return Ok(());
+    }
+    let reports: Vec<pumpguard_store::LibraryReport> = batch
+        .druglib
+        .iter()
+        .map(|r| pumpguard_store::LibraryReport {
+            pump: r.pump.clone(),
+            device: r.device.clone(),
+            reporter: r.reporter.clone(),
+            version: r.version.clone(),
+            care_area: r.care_area.clone(),
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            count: r.count,
+            flows: r.flows.clone(),
+        })
+        .collect();
+    let s = store
+        .record_druglib_reports(&ctx.actor, origin, &reports)
+        .await?;
+    report.druglib_reports += s.reports;
+    report.druglib_new_versions += s.new_versions;
+    report.alerts_raised += s.alerts_raised;
+    report.alerts_updated += s.alerts_updated;
+    let forwarded = SenseSummary {
+        alert_ids: s.alert_ids,
+        ..SenseSummary::default()
+    };
+    forward.send(store, &forwarded, report).await
 }
 
 /// Raises `policy_violation` alerts for a stored batch's flows that the policy denies
@@ -501,7 +550,11 @@ mod live {
                 Ok((stats, sensor.learned()))
             });
         while let Some(batch) = recv.recv().await {
-            if batch.sightings.is_empty() && batch.flows.is_empty() && batch.detections.is_empty() {
+            if batch.sightings.is_empty()
+                && batch.flows.is_empty()
+                && batch.detections.is_empty()
+                && batch.druglib.is_empty()
+            {
                 continue;
             }
             let summary = store
@@ -515,6 +568,7 @@ mod live {
                 .await?;
             report.add(&summary, &batch);
             forward.send(store, &summary, &mut report).await?;
+            super::druglib_reports(ctx, store, origin, &batch, &mut report, forward).await?;
             super::policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
         }
         let (stats, learned) = worker

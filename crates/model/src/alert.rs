@@ -108,6 +108,9 @@ domain_enum! {
         GatewayUpstreamDown => "gateway_upstream_down",
         /// A sender the gateway turned away (no valid client certificate, broken frames).
         GatewayClientRefused => "gateway_client_refused",
+        /// A pump reporting a drug-library version (IHE PCD-10) that matches no library
+        /// the pharmacy approved (`druglib approve`).
+        DruglibUnknownVersion => "druglib_unknown_version",
     }
 }
 

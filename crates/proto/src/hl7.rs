@@ -12,7 +12,7 @@ use pumpguard_hl7::mllp::{CR, END, START};
 use pumpguard_hl7::pcd::{InfusionOrder, Transaction};
 
 use crate::Side;
-use crate::text::printable;
+use crate::text::{printable, printable_max};
 
 /// Largest MLLP frame (or bare message) buffered; bigger ones are skipped.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -57,6 +57,9 @@ pub struct Hl7Summary {
     pub device_ids: Vec<String>,
     /// For RGV^O15: what the pump is told to infuse.
     pub order: Option<OrderSummary>,
+    /// The drug library a device reports (an OBX `MDC_PUMP_DRUG_LIBRARY_VERSION`, as in
+    /// the PCD-10 infusion events of ORU^R42).
+    pub library: Option<LibrarySummary>,
     /// MSA-1 for acknowledgements (ACK, RRG…).
     pub ack_code: Option<String>,
     /// Segment ids in order.
@@ -77,6 +80,22 @@ pub struct OrderSummary {
     pub volume_units: Option<String>,
     pub pump: Option<String>,
 }
+
+/// A drug-library version a message reports, and the device it is about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LibrarySummary {
+    /// OBX-5 of the first `184517^MDC_PUMP_DRUG_LIBRARY_VERSION` observation, as written.
+    pub version: String,
+    /// OBX-5 of `184516^MDC_PUMP_DRUG_LIBRARY_CARE_AREA`, when the message gives one.
+    pub care_area: Option<String>,
+    /// The device (EUI-64 where given): the version observation's own OBX-18, else the
+    /// first OBX-18 of the message (in IHE PCD messages, the pump's MDS). `None` when
+    /// the message names no device: the sender reports its own library.
+    pub device: Option<String>,
+}
+
+/// Longest library version or care area kept.
+const MAX_LIBRARY_TEXT: usize = 128;
 
 const PHI_SEGMENTS: [&str; 7] = ["PID", "NK1", "PD1", "PV1", "GT1", "IN1", "MRG"];
 
@@ -120,6 +139,7 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         direct_identifiers: Vec::new(),
         device_ids: Vec::new(),
         order: None,
+        library: None,
         ack_code: None,
         segments: Vec::new(),
         error: None,
@@ -152,6 +172,8 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
     let t = Transaction::of(&m);
     s.pcd = t.pcd().map(str::to_string);
     s.transaction = format!("{t:?}");
+    let mut first_device: Option<String> = None;
+    let mut care_area: Option<String> = None;
     for seg in m.segments() {
         let id = seg.id();
         if s.segments.len() < 256 {
@@ -193,16 +215,31 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
                 let rep = field.repetition(r);
                 let c = |i: usize| rep.component(i).text().trim().to_string();
                 let id = if !c(3).is_empty() { c(3) } else { c(1) };
-                if !id.is_empty() && !s.device_ids.contains(&id) && s.device_ids.len() < 64 {
+                if id.is_empty() {
+                    continue;
+                }
+                if seg.id() == "OBX" && first_device.is_none() {
+                    first_device = Some(id.clone());
+                }
+                if !s.device_ids.contains(&id) && s.device_ids.len() < 64 {
                     s.device_ids.push(id);
                 }
             }
+        }
+        if id == "OBX" {
+            library_observation(&seg, &mut s.library, &mut care_area);
         }
         if id == "MSA" && s.ack_code.is_none() {
             s.ack_code = Some(seg.field(1).text().into_owned());
         }
     }
     s.phi = !s.phi_segments.is_empty();
+    if let Some(lib) = &mut s.library {
+        lib.care_area = care_area;
+        if lib.device.is_none() {
+            lib.device = first_device;
+        }
+    }
     if t == Transaction::InfusionOrder
         && let Ok(o) = InfusionOrder::from_message(&m)
     {
@@ -218,6 +255,47 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         });
     }
     s
+}
+
+/// Reads an OBX that reports a drug library's version (184517) or care area (184516),
+/// by its MDC code in either triplet of OBX-3.
+fn library_observation(
+    seg: &pumpguard_hl7::Segment<'_>,
+    library: &mut Option<LibrarySummary>,
+    care_area: &mut Option<String>,
+) {
+    let obx3 = seg.field(3);
+    let mdc = |code: usize, system: usize| {
+        (obx3.component(system).text().trim() == "MDC")
+            .then(|| obx3.component(code).text().trim().parse::<u32>().ok())
+            .flatten()
+    };
+    let Some(code) = mdc(1, 3).or_else(|| mdc(4, 6)) else {
+        return;
+    };
+    let value = || {
+        let v = printable_max(
+            seg.field(5).component(1).text().as_bytes(),
+            MAX_LIBRARY_TEXT,
+        );
+        (!v.is_empty()).then_some(v)
+    };
+    match code {
+        184517 if library.is_none() => {
+            if let Some(version) = value() {
+                let eq = seg.field(18).repetition(1);
+                let c = |i: usize| eq.component(i).text().trim().to_string();
+                let device = if !c(3).is_empty() { c(3) } else { c(1) };
+                *library = Some(LibrarySummary {
+                    version,
+                    care_area: None,
+                    device: (!device.is_empty()).then_some(device),
+                });
+            }
+        }
+        184516 if care_area.is_none() => *care_area = value(),
+        _ => {}
+    }
 }
 
 #[derive(Debug, Default)]
@@ -428,6 +506,40 @@ mod tests {
         assert_eq!(out.len(), 2, "the peer's answer completes the bare message");
         assert!(!out[1].framed);
         assert_eq!(out[1].control_id, "MSG0002");
+    }
+
+    #[test]
+    fn infusion_event_reports_the_library_and_the_pump() {
+        let event = "MSH|^~\\&|PUMPSRV^0050561EFFFE000C^EUI-64|PHARM|EHR|HOSP|20261102080000||ORU^R42^ORU_R01|S1|P|2.6\r\
+            OBX|1||70049^MDC_DEV_PUMP_INFUS_LVP_MDS^MDC|1.0.0.0|||||||X|||||||5842E4FFFE713001^^5842E4FFFE713001^EUI-64\r\
+            OBX|2|ST|184517^MDC_PUMP_DRUG_LIBRARY_VERSION^MDC|1.0.0.1|ICU-2026.11.1||||||R\r\
+            OBX|3|ST|184516^MDC_PUMP_DRUG_LIBRARY_CARE_AREA^MDC|1.0.0.2|ICU||||||R\r";
+        let s = summarise(event.as_bytes(), true, false);
+        assert_eq!(
+            s.library,
+            Some(LibrarySummary {
+                version: "ICU-2026.11.1".into(),
+                care_area: Some("ICU".into()),
+                device: Some("5842E4FFFE713001".into()),
+            })
+        );
+        // Its own OBX-18 wins; a message without one names no device.
+        let own = event.replace(
+            "1.0.0.1|ICU-2026.11.1||||||R",
+            "1.0.0.1|ICU-2026.11.1||||||R|||||||^^0011223344556677^EUI-64",
+        );
+        let s = summarise(own.as_bytes(), true, false);
+        assert_eq!(
+            s.library.and_then(|l| l.device).as_deref(),
+            Some("0011223344556677")
+        );
+        let bare = "MSH|^~\\&|PUMP|W|EHR|H|20261102||ORU^R01^ORU_R01|S2|P|2.6\r\
+            OBX|1|ST|XX^local^L^184517^MDC_PUMP_DRUG_LIBRARY_VERSION^MDC||  DL-7  \r";
+        let lib = summarise(bare.as_bytes(), false, false)
+            .library
+            .expect("library");
+        assert_eq!((lib.version.as_str(), lib.device), ("DL-7", None));
+        assert_eq!(summarise(ORDER.as_bytes(), true, false).library, None);
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //!   devices for the store.
 //! - `identity` keeps facts about MACs and addresses and merges them into sightings.
 //! - `rules` says what each protocol event means for the devices at its ends.
+//! - `ledger` adds up the drug-library versions pumps report (IHE PCD-10), see
+//!   [`LibraryReport`].
 //! - [`fingerprints`] holds the OUI and DHCP vendor-class tables (data under `data/`).
 
 pub mod fingerprints;
 mod identity;
+mod ledger;
 mod rules;
 
 use std::collections::HashMap;
@@ -26,7 +29,10 @@ pub use pumpguard_detect::Learn;
 use pumpguard_detect::{DetectConfig, Detector, EventCtx, FlowEnd, FlowInfo};
 
 use crate::identity::Identity;
+use crate::ledger::Ledger;
 use crate::rules::FlowCtx;
+
+pub use crate::ledger::LibraryReport;
 
 /// Sensor settings.
 #[derive(Debug, Clone)]
@@ -62,6 +68,9 @@ pub struct Batch {
     pub sightings: Vec<Sighting>,
     /// What the detectors raised since the last batch.
     pub detections: Vec<Detection>,
+    /// Drug-library versions pumps reported since the last batch, one per (pump,
+    /// version).
+    pub druglib: Vec<LibraryReport>,
 }
 
 /// Counters of a sensor run.
@@ -114,6 +123,7 @@ pub struct Sensor {
     flows: FlowTable<FlowState>,
     identity: Identity,
     detector: Detector,
+    ledger: Ledger,
     events: Vec<Event>,
     ended: Vec<FlowRecord>,
     /// Data-channel endpoints announced on FTP control connections.
@@ -151,6 +161,7 @@ impl Sensor {
             }),
             identity: Identity::default(),
             detector,
+            ledger: Ledger::default(),
             events: Vec::new(),
             ended: Vec::new(),
             ftp_data: HashMap::new(),
@@ -171,6 +182,7 @@ impl Sensor {
             flows,
             identity,
             detector,
+            ledger,
             events,
             ended,
             ftp_data,
@@ -206,6 +218,7 @@ impl Sensor {
             let mut sensing = Sensing {
                 identity,
                 detector,
+                ledger,
                 events,
                 ftp_data,
                 stats,
@@ -271,6 +284,7 @@ impl Sensor {
             flows: std::mem::take(&mut self.ended),
             sightings: self.identity.take_sightings(all),
             detections: self.detector.take(&self.identity),
+            druglib: self.ledger.take(&self.identity),
         }
     }
 
@@ -297,6 +311,7 @@ impl Sensor {
 struct Sensing<'a> {
     identity: &'a mut Identity,
     detector: &'a mut Detector,
+    ledger: &'a mut Ledger,
     events: &'a mut Vec<Event>,
     ftp_data: &'a mut HashMap<SocketAddr, i64>,
     stats: &'a mut SensorStats,
@@ -308,6 +323,7 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
     let Sensing {
         identity,
         detector,
+        ledger,
         events,
         ftp_data,
         stats,
@@ -376,6 +392,16 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
             ftp_data.insert(SocketAddr::new(host, dc.port), ts);
         }
         rules::event(identity, &ctx, &e);
+        if let Event::Hl7(h) = &e
+            && h.library.is_some()
+        {
+            let sender = ledger::sender(
+                (flow.initiator.ip(), flow.initiator_mac.map(MacAddr)),
+                (flow.responder.ip(), flow.responder_mac.map(MacAddr)),
+                h.from_server,
+            );
+            ledger.hl7(h, sender, &ectx.flow.key(), ts);
+        }
         detector.event(&ectx, &e, &**identity);
     }
 }

@@ -547,7 +547,7 @@ fn parse_mac(text: &str) -> Option<Mac> {
 
 /// The MAC an EUI-64 was built from (`OUI ff:fe NIC`, with or without the IPv6
 /// universal/local bit flipped).
-fn mac_of_eui64(eui: &str) -> Option<Mac> {
+pub(crate) fn mac_of_eui64(eui: &str) -> Option<Mac> {
     let hex: String = eui.chars().filter(char::is_ascii_hexdigit).collect();
     if hex.len() != 16 {
         return None;

@@ -37,6 +37,10 @@
 //!   certificates, their keys as encrypted PKCS#8, and `crl_number` of the last CRL;
 //!   `pki_certificates`: every certificate issued, by hex `serial`, with `common_name`,
 //!   `profile`, validity, `pem`, and `revoked`/`reason` once revoked.
+//! - `druglib_approved`: the signed drug libraries approved, by `sha256`, with `name`,
+//!   `version`, `care_area`, the signing `key_id`, when and by whom; `druglib_reports`:
+//!   the ledger, one row per (`asset_id`, `version`) a pump reported, with `care_area`,
+//!   `device`, `reporter`, first/last seen and a count.
 
 mod alerts;
 mod assessment;
@@ -44,6 +48,7 @@ mod assets;
 mod audit;
 mod backend;
 mod baselines;
+mod druglib;
 mod pki;
 mod rows;
 mod sensing;
@@ -60,6 +65,9 @@ pub use alerts::{AlertFilter, AuditRecord};
 pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
 pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
 pub use audit::AuditVerdict;
+pub use druglib::{
+    ApprovedLibrary, DruglibSummary, LedgerRow, LibraryApproval, LibraryReport, approved_match,
+};
 pub use pki::{
     CaRecord, CertRecord, EstUser, RevokedRecord, ServerKey, expiry_alerts,
     pump_certificate_coverage,

@@ -1187,13 +1187,7 @@ pub(crate) async fn raise_alerts(
     origin: &str,
     alerts: Vec<pumpguard_model::Alert>,
 ) -> Result<crate::SenseSummary> {
-    let (mut tx, head) = begin_write(pool).await?;
-    let mut chain = Chainer::new(head, actor);
-    let mut summary = crate::SenseSummary::default();
-    write_alerts(&mut tx, &mut chain, origin, alerts, &mut summary).await?;
-    append(&mut tx, &chain.entries).await?;
-    tx.commit().await?;
-    Ok(summary)
+    record_events(pool, actor, origin, &[], alerts).await
 }
 
 /// Writes a batch's alerts: one per dedup key, added to the stored alert of that key if
@@ -2632,4 +2626,369 @@ pub(crate) async fn record_events(
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+// ---- Drug-library ledger ---------------------------------------------------------
+
+/// Column list of `druglib_approved`, in [`approved_from_row`] order.
+const APPROVED_COLUMNS: &str = "name, version, care_area, sha256, key_id, approved, approved_by";
+
+type ApprovedRow = (String, String, String, String, String, i64, String);
+
+fn approved_from_row(r: ApprovedRow) -> Result<crate::druglib::ApprovedLibrary> {
+    Ok(crate::druglib::ApprovedLibrary {
+        approved: time::from_micros(r.5).ok_or_else(|| {
+            crate::pki::corrupt("druglib_approved", format!("{}: time {}", r.3, r.5))
+        })?,
+        name: r.0,
+        version: r.1,
+        care_area: r.2,
+        sha256: r.3,
+        key_id: r.4,
+        approved_by: r.6,
+    })
+}
+
+async fn load_approved(tx: &mut Tx) -> Result<Vec<crate::druglib::ApprovedLibrary>> {
+    let rows: Vec<ApprovedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPROVED_COLUMNS} FROM druglib_approved ORDER BY approved, sha256"
+    )))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter().map(approved_from_row).collect()
+}
+
+pub(crate) async fn druglib_approve(
+    pool: &Pool<Db>,
+    actor: &str,
+    lib: &crate::druglib::LibraryApproval,
+) -> Result<(crate::druglib::ApprovedLibrary, bool)> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let stored: Option<ApprovedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPROVED_COLUMNS} FROM druglib_approved WHERE sha256 = $1"
+    )))
+    .bind(lib.sha256.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(row) = stored {
+        tx.rollback().await?;
+        return Ok((approved_from_row(row)?, false));
+    }
+    let now = time::now();
+    sqlx::query(
+        "INSERT INTO druglib_approved (sha256, name, version, care_area, key_id, approved, \
+         approved_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(lib.sha256.as_str())
+    .bind(lib.name.as_str())
+    .bind(lib.version.as_str())
+    .bind(lib.care_area.as_str())
+    .bind(lib.key_id.as_str())
+    .bind(time::to_micros(now))
+    .bind(actor)
+    .execute(&mut *tx)
+    .await?;
+    let mut chain = Chainer::at(head, now, actor);
+    chain.record(
+        "druglib.approve",
+        format!("druglib:{}", lib.sha256),
+        json!({
+            "name": lib.name,
+            "version": lib.version,
+            "care_area": lib.care_area,
+            "key_id": lib.key_id,
+        }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok((
+        crate::druglib::ApprovedLibrary {
+            name: lib.name.clone(),
+            version: lib.version.clone(),
+            care_area: lib.care_area.clone(),
+            sha256: lib.sha256.clone(),
+            key_id: lib.key_id.clone(),
+            approved: now,
+            approved_by: actor.to_owned(),
+        },
+        true,
+    ))
+}
+
+pub(crate) async fn druglib_approved(
+    pool: &Pool<Db>,
+) -> Result<Vec<crate::druglib::ApprovedLibrary>> {
+    let rows: Vec<ApprovedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPROVED_COLUMNS} FROM druglib_approved ORDER BY approved, sha256"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(approved_from_row).collect()
+}
+
+/// Rows per statement of ledger writes (9 binds each).
+const LEDGER_CHUNK: usize = 500;
+
+/// One `druglib_reports` row to add.
+struct LedgerWrite {
+    asset_id: String,
+    /// `asset_id` is an inventory asset's (else the pump's address, MAC or device id).
+    tied: bool,
+    version: String,
+    care_area: Option<String>,
+    device: Option<String>,
+    reporter: Option<String>,
+    first_seen: i64,
+    last_seen: i64,
+    count: i64,
+}
+
+pub(crate) async fn record_druglib_reports(
+    pool: &Pool<Db>,
+    actor: &str,
+    origin: &str,
+    reports: &[crate::druglib::LibraryReport],
+) -> Result<crate::druglib::DruglibSummary> {
+    use crate::druglib::{approved_match, unknown_version_alert};
+    let (min, max) = match DIALECT {
+        crate::Dialect::Sqlite => ("MIN", "MAX"),
+        crate::Dialect::Postgres => ("LEAST", "GREATEST"),
+    };
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let ends: Vec<Option<&pumpguard_model::Endpoint>> = reports
+        .iter()
+        .flat_map(|r| {
+            let pump = (r.pump.ip.is_some() || r.pump.mac.is_some()).then_some(&r.pump);
+            [pump, Some(&r.reporter)]
+        })
+        .collect();
+    let tied = tie_endpoints(&mut tx, &HashMap::new(), &ends).await?;
+    let fallback = |e: &pumpguard_model::Endpoint| {
+        Some(crate::alerts::end_key(None, Some(e))).filter(|k| !k.is_empty())
+    };
+
+    // One row per (pump, version): reports of one pump under two of its ends add up.
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut rows: HashMap<(String, String), LedgerWrite> = HashMap::new();
+    // Each report's pump (asset id and criticality, when tied) and reporter.
+    type Ends = (
+        Option<(String, pumpguard_model::Criticality)>,
+        Option<String>,
+    );
+    let mut subjects: Vec<Ends> = Vec::with_capacity(reports.len());
+    for (r, ends) in reports.iter().zip(tied.chunks(2)) {
+        let subject = ends.first().cloned().flatten();
+        let reporter = ends
+            .get(1)
+            .cloned()
+            .flatten()
+            .map(|(id, _)| id)
+            .or_else(|| fallback(&r.reporter));
+        let asset_id = subject
+            .as_ref()
+            .map(|(id, _)| id.clone())
+            .or_else(|| fallback(&r.pump))
+            .or_else(|| r.device.clone())
+            .unwrap_or_default();
+        subjects.push((subject, reporter.clone()));
+        let key = (asset_id.clone(), r.version.trim().to_owned());
+        let first = time::to_micros(r.first_seen);
+        let last = time::to_micros(r.last_seen);
+        let count = i64::try_from(r.count).unwrap_or(i64::MAX);
+        match rows.get_mut(&key) {
+            Some(w) => {
+                w.tied |= subjects.last().is_some_and(|(s, _)| s.is_some());
+                w.first_seen = w.first_seen.min(first);
+                if last >= w.last_seen {
+                    w.last_seen = last;
+                    w.reporter = reporter.or(w.reporter.take());
+                }
+                w.count = w.count.saturating_add(count);
+                if r.care_area.is_some() {
+                    w.care_area.clone_from(&r.care_area);
+                }
+                if w.device.is_none() {
+                    w.device.clone_from(&r.device);
+                }
+            }
+            None => {
+                order.push(key.clone());
+                rows.insert(
+                    key,
+                    LedgerWrite {
+                        tied: subjects.last().is_some_and(|(s, _)| s.is_some()),
+                        asset_id,
+                        version: r.version.trim().to_owned(),
+                        care_area: r.care_area.clone(),
+                        device: r.device.clone(),
+                        reporter,
+                        first_seen: first,
+                        last_seen: last,
+                        count,
+                    },
+                );
+            }
+        }
+    }
+
+    // Which (pump, version) pairs the ledger holds already.
+    let mut ids: Vec<&str> = order.iter().map(|(a, _)| a.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut known: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+    for chunk in ids.chunks(LEDGER_CHUNK) {
+        let sql = format!(
+            "SELECT asset_id, version FROM druglib_reports WHERE asset_id IN {}",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        known.extend(q.fetch_all(&mut *tx).await?);
+    }
+
+    let writes: Vec<&LedgerWrite> = order.iter().filter_map(|k| rows.get(k)).collect();
+    let set = format!(
+        "care_area = COALESCE(excluded.care_area, druglib_reports.care_area), \
+         device = COALESCE(excluded.device, druglib_reports.device), \
+         reporter = CASE WHEN excluded.last_seen >= druglib_reports.last_seen \
+             THEN COALESCE(excluded.reporter, druglib_reports.reporter) \
+             ELSE COALESCE(druglib_reports.reporter, excluded.reporter) END, \
+         first_seen = {min}(druglib_reports.first_seen, excluded.first_seen), \
+         last_seen = {max}(druglib_reports.last_seen, excluded.last_seen), \
+         count = druglib_reports.count + excluded.count"
+    );
+    for chunk in writes.chunks(LEDGER_CHUNK) {
+        let sql = format!(
+            "INSERT INTO druglib_reports (asset_id, version, care_area, device, reporter, \
+             first_seen, last_seen, count) VALUES {} \
+             ON CONFLICT (asset_id, version) DO UPDATE SET {set}",
+            crate::rows::values_placeholders(DIALECT, chunk.len(), 8)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for w in chunk {
+            q = q
+                .bind(w.asset_id.as_str())
+                .bind(w.version.as_str())
+                .bind(w.care_area.clone())
+                .bind(w.device.clone())
+                .bind(w.reporter.clone())
+                .bind(w.first_seen)
+                .bind(w.last_seen)
+                .bind(w.count);
+        }
+        q.execute(&mut *tx).await?;
+    }
+
+    let approved = load_approved(&mut tx).await?;
+    let mut chain = Chainer::new(head, actor);
+    let mut summary = crate::druglib::DruglibSummary {
+        reports: writes.len() as u64,
+        ..Default::default()
+    };
+    for w in &writes {
+        if known.contains(&(w.asset_id.clone(), w.version.clone())) {
+            continue;
+        }
+        summary.new_versions += 1;
+        let lib = approved_match(&w.version, &approved);
+        let object = if w.tied {
+            format!("asset:{}", w.asset_id)
+        } else {
+            format!("druglib_report:{}", w.asset_id)
+        };
+        chain.record(
+            "druglib.report",
+            object,
+            json!({
+                "version": w.version,
+                "care_area": w.care_area,
+                "reporter": w.reporter,
+                // Unknown while no library is approved.
+                "approved": (!approved.is_empty()).then_some(lib.is_some()),
+                "library_sha256": lib.map(|l| l.sha256.as_str()),
+                "origin": origin,
+            }),
+        );
+    }
+
+    // With no approved library nothing is known to be unapproved: no alert.
+    let mut alerts: Vec<pumpguard_model::Alert> = Vec::new();
+    if !approved.is_empty() {
+        for (r, (subject, reporter)) in reports.iter().zip(subjects) {
+            if approved_match(&r.version, &approved).is_some() {
+                continue;
+            }
+            if subject.is_none() && r.pump.ip.is_none() && r.pump.mac.is_none() {
+                // Named only by a device identifier: no end to hang an alert on.
+                continue;
+            }
+            alerts.push(unknown_version_alert(
+                r,
+                subject,
+                reporter.as_deref(),
+                &approved,
+            ));
+        }
+    }
+    let mut sensed = crate::SenseSummary::default();
+    write_alerts(&mut tx, &mut chain, origin, alerts, &mut sensed).await?;
+    summary.alerts_raised = sensed.alerts_raised;
+    summary.alerts_updated = sensed.alerts_updated;
+    summary.alert_ids = sensed.alert_ids;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+pub(crate) async fn druglib_ledger(
+    pool: &Pool<Db>,
+) -> Result<(
+    Vec<crate::druglib::ApprovedLibrary>,
+    Vec<crate::druglib::LedgerRow>,
+)> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+    );
+    let mut tx = pool.begin_with(DIALECT.begin_read()).await?;
+    let approved = load_approved(&mut tx).await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT asset_id, version, care_area, device, reporter, first_seen, last_seen, count \
+         FROM druglib_reports ORDER BY asset_id, version",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let at = |us: i64| {
+                time::from_micros(us).ok_or_else(|| {
+                    crate::pki::corrupt("druglib_reports", format!("{} {}: time {us}", r.0, r.1))
+                })
+            };
+            Ok(crate::druglib::LedgerRow {
+                first_seen: at(r.5)?,
+                last_seen: at(r.6)?,
+                count: u64::try_from(r.7).unwrap_or(0),
+                asset_id: r.0,
+                version: r.1,
+                care_area: r.2,
+                device: r.3,
+                reporter: r.4,
+                approved: false,
+                library_sha256: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((approved, rows))
 }
