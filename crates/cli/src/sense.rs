@@ -299,23 +299,8 @@ async fn druglib_reports(
     if batch.druglib.is_empty() {
         return Ok(());
     }
-    let reports: Vec<pumpguard_store::LibraryReport> = batch
-        .druglib
-        .iter()
-        .map(|r| pumpguard_store::LibraryReport {
-            pump: r.pump.clone(),
-            device: r.device.clone(),
-            reporter: r.reporter.clone(),
-            version: r.version.clone(),
-            care_area: r.care_area.clone(),
-            first_seen: r.first_seen,
-            last_seen: r.last_seen,
-            count: r.count,
-            flows: r.flows.clone(),
-        })
-        .collect();
     let s = store
-        .record_druglib_reports(&ctx.actor, origin, &reports)
+        .record_druglib_reports(&ctx.actor, origin, &batch.druglib)
         .await?;
     report.druglib_reports += s.reports;
     report.druglib_new_versions += s.new_versions;

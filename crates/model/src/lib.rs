@@ -26,7 +26,7 @@ pub use asset::{
 pub use baseline::{Baseline, BaselineInfo, DeviceBaseline, ModelBaseline, PeerService};
 pub use flow::{FlowRecord, flow_key, is_internet};
 pub use mac::{MacAddr, MacParseError};
-pub use observation::{Evidence, Field, Sighting};
+pub use observation::{Evidence, Field, LibraryReport, Sighting};
 pub use vuln::{
     Advisory, Component, Confidence, CpeConfiguration, CpeMatch, CpeNode, CpeOperator, CvssScore,
     EpssScore, KevEntry, Product, ProductRelationship, ProductStatus, Remediation, Sbom,

@@ -66,3 +66,28 @@ pub struct Sighting {
     pub last_seen: Timestamp,
     pub evidence: Vec<Evidence>,
 }
+
+/// One pump's reports of one drug-library version (IHE PCD-10
+/// `MDC_PUMP_DRUG_LIBRARY_VERSION`), as the sensor adds them up and the store's ledger
+/// keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LibraryReport {
+    /// The pump: the MAC of the EUI-64 the message names (with its address when known),
+    /// else the sender; tied to an asset by MAC, then by address. Empty when the
+    /// message names a device by an identifier that is no MAC's EUI-64 (then `device`
+    /// says which).
+    pub pump: crate::Endpoint,
+    /// The device identifier the message gave (OBX-18), as written.
+    pub device: Option<String>,
+    /// Who sent the reports: the pump server, or the pump itself.
+    pub reporter: crate::Endpoint,
+    /// The version, as reported.
+    pub version: String,
+    /// The care area, when the message gave one (`MDC_PUMP_DRUG_LIBRARY_CARE_AREA`).
+    pub care_area: Option<String>,
+    pub first_seen: jiff::Timestamp,
+    pub last_seen: jiff::Timestamp,
+    pub count: u64,
+    /// Keys of the flows that carried the reports (the first few).
+    pub flows: Vec<String>,
+}

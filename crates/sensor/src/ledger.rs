@@ -8,33 +8,10 @@ use std::net::IpAddr;
 
 use foldhash::HashMap;
 use pumpguard_detect::World;
-use pumpguard_model::{Endpoint, MacAddr};
+use pumpguard_model::{Endpoint, LibraryReport, MacAddr};
 use pumpguard_proto::hl7::Hl7Summary;
-use serde::Serialize;
 
 use crate::rules::mac_of_eui64;
-
-/// One pump's reports of one library version since the last batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LibraryReport {
-    /// The pump: the MAC of the EUI-64 the message names (with its address when known),
-    /// else the sender. Empty when the message names a device by an identifier that is
-    /// no MAC's EUI-64 (then `device` says which).
-    pub pump: Endpoint,
-    /// The device identifier the message gave (OBX-18), as written.
-    pub device: Option<String>,
-    /// Who sent the report: the pump server, or the pump itself.
-    pub reporter: Endpoint,
-    /// The version, as reported.
-    pub version: String,
-    /// The care area, when the message gave one (`MDC_PUMP_DRUG_LIBRARY_CARE_AREA`).
-    pub care_area: Option<String>,
-    pub first_seen: jiff::Timestamp,
-    pub last_seen: jiff::Timestamp,
-    pub count: u64,
-    /// Keys of the flows that carried the reports (the first few).
-    pub flows: Vec<String>,
-}
 
 /// Distinct (pump, version) pairs kept between batches: beyond, new pairs wait for the
 /// next batch to be taken (a flood of invented versions cannot grow memory).

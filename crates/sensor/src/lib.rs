@@ -32,7 +32,7 @@ use crate::identity::Identity;
 use crate::ledger::Ledger;
 use crate::rules::FlowCtx;
 
-pub use crate::ledger::LibraryReport;
+pub use pumpguard_model::LibraryReport;
 
 /// Sensor settings.
 #[derive(Debug, Clone)]

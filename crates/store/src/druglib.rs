@@ -19,7 +19,7 @@
 
 use pumpguard_model::time::Timestamp;
 use pumpguard_model::{
-    Alert, AlertEvidence, AlertFact, AlertKind, AlertStatus, Criticality, Endpoint, Severity,
+    Alert, AlertEvidence, AlertFact, AlertKind, AlertStatus, Criticality, Severity,
 };
 use serde::Serialize;
 
@@ -52,23 +52,7 @@ pub struct ApprovedLibrary {
     pub approved_by: String,
 }
 
-/// One pump's reports of one library version, as the sensor hands them over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LibraryReport {
-    /// The pump, as seen on the wire; tied to an asset by MAC, then by address.
-    pub pump: Endpoint,
-    /// The device identifier the message gave (OBX-18), as written.
-    pub device: Option<String>,
-    /// Who sent the reports (a pump server, or the pump itself).
-    pub reporter: Endpoint,
-    pub version: String,
-    pub care_area: Option<String>,
-    pub first_seen: Timestamp,
-    pub last_seen: Timestamp,
-    pub count: u64,
-    /// Keys of the flows that carried them (alert evidence).
-    pub flows: Vec<String>,
-}
+pub use pumpguard_model::LibraryReport;
 
 /// One row of the ledger: a version a pump reported, and whether it is approved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -290,6 +274,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pumpguard_model::Endpoint;
 
     fn lib(name: &str, version: &str, care_area: &str, sha: char) -> ApprovedLibrary {
         ApprovedLibrary {
