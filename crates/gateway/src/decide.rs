@@ -1197,17 +1197,7 @@ mod tests {
     fn ihe_examples_against_the_simulated_library() {
         let lib = DrugLibrary::parse(&pumpguard_sim::clinical::library_yaml(), "sim.yaml")
             .expect("sim library");
-        // The shared data folder, found as pumpguard-testkit finds it.
-        let dir = std::env::var_os("PUMPGUARD_SHARED_DATA")
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .ancestors()
-                    .map(|d| d.join("shared").join("data"))
-                    .find(|d| d.join("README.md").is_file())
-            })
-            .expect("shared/data")
-            .join("hl7/ihe-pcd-tf-rev9");
+        let dir = pumpguard_testkit::shared_data().join("hl7/ihe-pcd-tf-rev9");
         let read = |file: &str| std::fs::read(dir.join(file)).expect("example");
         // 10 ug/kg/min of dopamine (UCUM text with an MDC alternate).
         let d = decide(&lib, &read("pcd03_ex1_dopamine_rgv_o15.hl7"), CTX);
