@@ -518,10 +518,29 @@ pub async fn run(ctx: &Context, args: &GatewayArgs) -> Result<(), Fail> {
     let served = gateway.clone().serve(listener, stop()).await;
     reloads.abort();
     drop(gateway);
+    let dropped = sink.dropped.load(std::sync::atomic::Ordering::Relaxed);
     drop(sink);
     // Connections still draining hold the queue open; what they report after this is
     // not waited for.
     let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
+    // Events the store writer could not keep up with are at least counted, audited.
+    if dropped > 0 {
+        say(&format!(
+            "{dropped} gateway events were not recorded: the store fell behind"
+        ));
+    }
+    store
+        .record_events(
+            &ctx.actor,
+            "gateway",
+            &[AuditRecord {
+                action: "gateway.stop".into(),
+                object: "gateway".into(),
+                detail: json!({ "events_not_recorded": dropped }),
+            }],
+            Vec::new(),
+        )
+        .await?;
     store.close().await;
     served.map_err(|e| Fail::runtime(format!("gateway on {bound}: {e}")))?;
     say("pumpguard gateway stopped");

@@ -135,6 +135,8 @@ pub struct Gateway {
     limits: Limits,
     events: Arc<dyn Events>,
     replies: AtomicU64,
+    /// When this gateway started, in seconds since the epoch (for reply ids).
+    started: u64,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -188,6 +190,9 @@ impl Gateway {
             limits,
             events,
             replies: AtomicU64::new(0),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         }
     }
 
@@ -208,8 +213,14 @@ impl Gateway {
     }
 
     /// A fresh MSH-10 for a reply the gateway writes.
+    /// `PG` + this gateway's start time (seconds, 8 hex digits) + a counter (hex): unique
+    /// across restarts a second apart, within the 20 characters MSH-10 allows.
     fn reply_id(&self) -> String {
-        format!("PG{}", self.replies.fetch_add(1, Ordering::Relaxed) + 1)
+        format!(
+            "PG{:08x}{:x}",
+            self.started,
+            self.replies.fetch_add(1, Ordering::Relaxed) + 1
+        )
     }
 
     /// Serves `listener` until `shutdown` completes; connections in flight get a few
