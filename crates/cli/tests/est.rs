@@ -35,17 +35,7 @@ fn p(dir: &Path, name: &str) -> String {
 }
 
 fn pki(db: &TestDb, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("pumpguard")
-        .expect("binary")
-        .env_remove("PUMPGUARD_DB")
-        .env("PUMPGUARD_ACTOR", "test:e2e")
-        .env("PUMPGUARD_CA_PASSPHRASE", SECRET)
-        .arg("--db")
-        .arg(&db.url)
-        .arg("pki")
-        .args(args)
-        .output()
-        .expect("runs")
+    pki_with(db, SECRET, args)
 }
 
 fn pki_ok(db: &TestDb, args: &[&str]) -> String {
@@ -54,7 +44,8 @@ fn pki_ok(db: &TestDb, args: &[&str]) -> String {
     stderr(&out)
 }
 
-/// A P-256 key and a CSR for `cn` by openssl; returns (key, CSR as base64 DER file).
+/// A P-256 key and a CSR for `cn` by openssl; returns (key, CSR as base64 DER file);
+/// the CSR is also written as PEM to `NAME.csr`.
 fn csr(dir: &Path, name: &str, cn: &str, key: Option<&str>) -> (String, String) {
     let key = key.map_or_else(|| p(dir, &format!("{name}.key")), str::to_owned);
     let der = p(dir, &format!("{name}.der"));
@@ -78,6 +69,13 @@ fn csr(dir: &Path, name: &str, cn: &str, key: Option<&str>) -> (String, String) 
     assert!(good, "{text}");
     let b64 = p(dir, &format!("{name}.b64"));
     let (good, text) = tool("openssl", &["base64", "-in", &der, "-out", &b64]);
+    assert!(good, "{text}");
+    // The same request as PEM, for `pki issue`.
+    let pem = p(dir, &format!("{name}.csr"));
+    let (good, text) = tool(
+        "openssl",
+        &["req", "-inform", "DER", "-in", &der, "-out", &pem],
+    );
     assert!(good, "{text}");
     (key, b64)
 }
@@ -375,16 +373,8 @@ fn enrollment_needs_https_and_the_passphrase() {
 
 /// A certificate for `cn` issued with `pki issue`, valid `days`.
 fn issue(db: &TestDb, d: &Path, cn: &str, days: &str) -> (String, String) {
-    let (key, reqb64) = csr(d, cn, cn, None);
-    let _ = key;
-    let der = p(d, &format!("{cn}.der"));
+    csr(d, cn, cn, None);
     let pem_req = p(d, &format!("{cn}.csr"));
-    let (good, text) = tool(
-        "openssl",
-        &["req", "-inform", "DER", "-in", &der, "-out", &pem_req],
-    );
-    assert!(good, "{text}");
-    let _ = reqb64;
     let cert = p(d, &format!("{cn}.pem"));
     let said = pki_ok(
         db,
@@ -489,24 +479,8 @@ fn retiring_revokes_expiring_raises_alerts_and_coverage_feeds_cred01() {
             .expect("PUMP-A's certificate");
         assert_eq!(a["state"], "revoked");
         assert_eq!(a["reason"], "cessation-of-operation");
-        let (_, req) = csr(d, "again", "PUMP-A", None);
-        let _ = req;
+        csr(d, "again", "PUMP-A", None);
         let pem_req = p(d, "again.csr");
-        assert!(
-            tool(
-                "openssl",
-                &[
-                    "req",
-                    "-inform",
-                    "DER",
-                    "-in",
-                    &p(d, "again.der"),
-                    "-out",
-                    &pem_req
-                ]
-            )
-            .0
-        );
         let out = pki(db, &["issue", "--csr", &pem_req, "--profile", "pump"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(stderr(&out).contains("retired"), "{}", stderr(&out));

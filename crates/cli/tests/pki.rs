@@ -7,23 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
-
-fn pki(db: &TestDb, passphrase: &str, args: &[&str]) -> Output {
-    assert_cmd::Command::cargo_bin("pumpguard")
-        .expect("binary")
-        .env_remove("PUMPGUARD_DB")
-        .env("PUMPGUARD_ACTOR", "test:e2e")
-        .env("PUMPGUARD_CA_PASSPHRASE", passphrase)
-        .arg("--db")
-        .arg(&db.url)
-        .arg("pki")
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 fn openssl(args: &[&str]) -> (bool, String) {
     let out = Command::new("openssl")
@@ -51,16 +37,16 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let secret = "correct horse battery";
-        let out = pki(db, "", &["init", "--name", "St. Example Hospital"]);
+        let out = pki_with(db, "", &["init", "--name", "St. Example Hospital"]);
         assert_eq!(
             out.status.code(),
             Some(2),
             "no passphrase: {}",
             stderr(&out)
         );
-        let out = pki(db, secret, &["init", "--name", "St. Example Hospital"]);
+        let out = pki_with(db, secret, &["init", "--name", "St. Example Hospital"]);
         assert!(out.status.success(), "{}", stderr(&out));
-        let again = pki(db, secret, &["init", "--name", "Other"]);
+        let again = pki_with(db, secret, &["init", "--name", "Other"]);
         assert_eq!(again.status.code(), Some(2));
         assert!(
             stderr(&again).contains("a CA exists already"),
@@ -70,7 +56,7 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
 
         let chain = p(d, "chain.pem");
         assert!(
-            pki(db, secret, &["ca-cert", "--out", &chain])
+            pki_with(db, secret, &["ca-cert", "--out", &chain])
                 .status
                 .success()
         );
@@ -94,10 +80,10 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
             "/CN=PUMP-0001",
         ]);
         assert!(ok, "{text}");
-        let wrong = pki(db, "wrong", &["issue", "--csr", &csr, "--profile", "pump"]);
+        let wrong = pki_with(db, "wrong", &["issue", "--csr", &csr, "--profile", "pump"]);
         assert_eq!(wrong.status.code(), Some(2));
         assert!(stderr(&wrong).contains("passphrase"), "{}", stderr(&wrong));
-        let out = pki(
+        let out = pki_with(
             db,
             secret,
             &[
@@ -116,7 +102,7 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
         let (ok, text) = openssl(&["verify", "-purpose", "sslclient", "-CAfile", &chain, &cert]);
         assert!(ok, "{text}");
 
-        let list = stdout_json(&pki(db, secret, &["list", "--format", "json"]));
+        let list = stdout_json(&pki_with(db, secret, &["list", "--format", "json"]));
         let first = &list[0];
         assert_eq!(first["common_name"], "PUMP-0001");
         assert_eq!(first["profile"], "pump");
@@ -127,25 +113,25 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
             serial
         );
 
-        let out = pki(
+        let out = pki_with(
             db,
             secret,
             &["revoke", &serial, "--reason", "key-compromise"],
         );
         assert!(out.status.success(), "{}", stderr(&out));
-        let twice = pki(
+        let twice = pki_with(
             db,
             secret,
             &["revoke", &serial, "--reason", "key-compromise"],
         );
         assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
-        let unknown = pki(db, secret, &["revoke", "abcdef"]);
+        let unknown = pki_with(db, secret, &["revoke", "abcdef"]);
         assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
-        let bad_reason = pki(db, secret, &["revoke", &serial, "--reason", "stolen"]);
+        let bad_reason = pki_with(db, secret, &["revoke", &serial, "--reason", "stolen"]);
         assert_eq!(bad_reason.status.code(), Some(2));
 
         let crl = p(d, "crl.pem");
-        let out = pki(db, secret, &["crl", "--out", &crl]);
+        let out = pki_with(db, secret, &["crl", "--out", &crl]);
         assert!(out.status.success(), "{}", stderr(&out));
         let (ok, text) = openssl(&[
             "verify",
@@ -162,7 +148,7 @@ fn issue_verify_revoke_and_crl_on_each_backend() {
             text.contains("Key Compromise") && text.contains("CRL Number"),
             "{text}"
         );
-        let list = stdout_json(&pki(db, secret, &["list", "--format", "json"]));
+        let list = stdout_json(&pki_with(db, secret, &["list", "--format", "json"]));
         assert_eq!(list[0]["reason"], "key-compromise");
 
         // Every step is in the audit trail, and it verifies.

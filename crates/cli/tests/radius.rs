@@ -49,17 +49,7 @@ fn p(dir: &Path, name: &str) -> String {
 }
 
 fn pki(db: &TestDb, args: &[&str]) -> std::process::Output {
-    let out = assert_cmd::Command::cargo_bin("pumpguard")
-        .expect("binary")
-        .env_remove("PUMPGUARD_DB")
-        .env("PUMPGUARD_ACTOR", "test:e2e")
-        .env("PUMPGUARD_CA_PASSPHRASE", PASSPHRASE)
-        .arg("--db")
-        .arg(&db.url)
-        .arg("pki")
-        .args(args)
-        .output()
-        .expect("runs");
+    let out = pki_with(db, PASSPHRASE, args);
     assert!(out.status.success(), "pki {args:?}: {}", stderr(&out));
     out
 }

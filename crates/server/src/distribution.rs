@@ -59,19 +59,11 @@ async fn ca_pem(State(state): State<Arc<AppState>>) -> Response {
 
 /// The current CRL, signing a new one first when needed.
 pub(crate) async fn current(state: &AppState) -> Result<SignedCrl, Response> {
-    let revoked: Vec<String> = {
-        let mut v: Vec<String> = state
-            .store
-            .pki_certificates()
-            .await
-            .map_err(|e| failure(e.into()))?
-            .into_iter()
-            .filter(|c| c.revoked.is_some())
-            .map(|c| c.serial)
-            .collect();
-        v.sort();
-        v
-    };
+    let revoked = state
+        .store
+        .pki_revoked_serials()
+        .await
+        .map_err(|e| failure(e.into()))?;
     let mut cache = state.crl_cache.lock().await;
     let half_life =
         std::time::Duration::from_secs(u64::try_from(state.crl.hours.max(1)).unwrap_or(1) * 1800);

@@ -219,12 +219,12 @@ async fn basic_user(state: &AppState, headers: &HeaderMap) -> Result<String, Est
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| denied("malformed Basic credentials"))?;
-    let users = state
+    let Some(stored) = state
         .store
-        .est_users()
+        .est_user(user)
         .await
-        .map_err(AuthorityError::from)?;
-    let Some(stored) = users.into_iter().find(|u| u.name == user) else {
+        .map_err(AuthorityError::from)?
+    else {
         // Spend the same time as a wrong password, so that names cannot be probed.
         let _ = tokio::task::spawn_blocking(|| crate::passwords::hash("x")).await;
         return Err(denied("wrong EST user or password"));

@@ -2992,3 +2992,21 @@ pub(crate) async fn druglib_ledger(
         .collect::<Result<Vec<_>>>()?;
     Ok((approved, rows))
 }
+
+pub(crate) async fn pki_revoked_serials(pool: &Pool<Db>) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT serial FROM pki_certificates WHERE revoked IS NOT NULL ORDER BY serial",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(s,)| s).collect())
+}
+
+pub(crate) async fn est_user(pool: &Pool<Db>, name: &str) -> Result<Option<(String, String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT name, password_hash, created FROM est_users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?,
+    )
+}

@@ -61,6 +61,15 @@ pub struct EstUser {
     pub created: Timestamp,
 }
 
+fn est_user_of((name, password_hash, created): (String, String, i64)) -> Result<EstUser> {
+    Ok(EstUser {
+        created: pumpguard_model::time::from_micros(created)
+            .ok_or_else(|| corrupt("est_users", format!("{name}: time {created}")))?,
+        name,
+        password_hash,
+    })
+}
+
 /// A server certificate pumpguard issued to itself, with its sealed key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerKey {
@@ -137,16 +146,18 @@ impl Store {
     /// EST users: name, password hash, when added.
     pub async fn est_users(&self) -> Result<Vec<EstUser>> {
         let rows: Vec<(String, String, i64)> = dispatch!(self, est_users())?;
-        rows.into_iter()
-            .map(|(name, password_hash, created)| {
-                Ok(EstUser {
-                    created: pumpguard_model::time::from_micros(created)
-                        .ok_or_else(|| corrupt("est_users", format!("{name}: time {created}")))?,
-                    name,
-                    password_hash,
-                })
-            })
-            .collect()
+        rows.into_iter().map(est_user_of).collect()
+    }
+
+    /// One EST user by name (what each enrollment looks up).
+    pub async fn est_user(&self, name: &str) -> Result<Option<EstUser>> {
+        let row: Option<(String, String, i64)> = dispatch!(self, est_user(name))?;
+        row.map(est_user_of).transpose()
+    }
+
+    /// The serials (hex) of the revoked certificates, in order: what a CRL lists.
+    pub async fn pki_revoked_serials(&self) -> Result<Vec<String>> {
+        dispatch!(self, pki_revoked_serials())
     }
 
     /// Keeps the sealed key of a server certificate pumpguard issued to itself (the

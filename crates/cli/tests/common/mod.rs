@@ -24,6 +24,21 @@ pub fn run(db: &TestDb, args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// `pumpguard --db URL pki ARGS…` with the CA passphrase in `PUMPGUARD_CA_PASSPHRASE`.
+pub fn pki_with(db: &TestDb, passphrase: &str, args: &[&str]) -> Output {
+    Command::cargo_bin("pumpguard")
+        .expect("binary")
+        .env_remove("PUMPGUARD_DB")
+        .env("PUMPGUARD_ACTOR", "test:e2e")
+        .env("PUMPGUARD_CA_PASSPHRASE", passphrase)
+        .arg("--db")
+        .arg(&db.url)
+        .arg("pki")
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
 pub fn ok(db: &TestDb, args: &[&str]) -> Output {
     let out = run(db, args);
     assert!(
