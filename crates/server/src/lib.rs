@@ -1,12 +1,18 @@
 //! `pumpguard serve`: the HTTP(S) server. It owns the listener (plain HTTP, or TLS by
 //! rustls with optional client certificates, so that a handler knows which device is
-//! calling), the routes and the state they share. Today it serves the device PKI:
-//! EST enrollment (RFC 7030, [`est`]) and the CA chain and CRL for relying parties
-//! ([`distribution`]).
+//! calling), the routes and the state they share: the REST API with its OpenAPI document
+//! ([`api`]), the web console ([`console`]), who may do what ([`auth`]), Prometheus
+//! metrics ([`metrics`]), EST enrollment (RFC 7030, [`est`]) and the CA chain and CRL
+//! for relying parties ([`distribution`]).
 
+pub mod api;
+pub mod auth;
 pub mod authority;
+pub mod cache;
+pub mod console;
 pub mod distribution;
 pub mod est;
+pub mod metrics;
 pub mod passwords;
 pub mod tls;
 
@@ -33,6 +39,12 @@ pub struct AppState {
     pub crl: distribution::CrlSettings,
     pub(crate) crl_cache: tokio::sync::Mutex<Option<distribution::SignedCrl>>,
     pub(crate) credentials: est::CredentialCache,
+    /// Users' tokens and sessions, login limits, cookie settings.
+    pub auth: auth::Auth,
+    pub metrics: metrics::Metrics,
+    /// The segmentation policy in force (`serve --policy`), for the console and API.
+    pub policy: Option<Arc<pumpguard_policy::Policy>>,
+    pub cache: cache::Cache,
 }
 
 impl AppState {
@@ -51,16 +63,43 @@ impl AppState {
             crl,
             crl_cache: tokio::sync::Mutex::new(None),
             credentials: est::CredentialCache::default(),
+            auth: auth::Auth::default(),
+            metrics: metrics::Metrics::default(),
+            policy: None,
+            cache: cache::Cache::default(),
         }
     }
 }
 
-/// Every route.
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+
+/// Every route, behind the CSRF check, the security headers and the request metrics.
 pub fn router(state: Arc<AppState>) -> Router {
+    let (api, document) = api::router_and_document();
+    let docs: Router<Arc<AppState>> = utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+        .url(OPENAPI_PATH, document)
+        .into();
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(api)
+        .merge(docs)
+        .merge(console::routes())
+        .merge(metrics::routes())
         .merge(est::routes())
         .merge(distribution::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::security_headers,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -75,9 +114,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     match tls {
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }
         Some(config) => tls::serve(router, listener, config, shutdown).await,
     }

@@ -170,7 +170,7 @@ pub(crate) async fn serve(
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of descriptors and the like: keep serving the others.
@@ -195,8 +195,10 @@ pub(crate) async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| Arc::new(c.to_vec()));
-            let service =
-                axum::Extension(ClientCert(client)).layer(axum::Extension(Tls).layer(router));
+            let service = axum::Extension(ClientCert(client)).layer(
+                axum::Extension(Tls)
+                    .layer(axum::Extension(axum::extract::ConnectInfo(peer)).layer(router)),
+            );
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .await;

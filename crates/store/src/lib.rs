@@ -41,6 +41,10 @@
 //!   `version`, `care_area`, the signing `key_id`, when and by whom; `druglib_reports`:
 //!   the ledger, one row per (`asset_id`, `version`) a pump reported, with `care_area`,
 //!   `device`, `reporter`, first/last seen and a count.
+//! - `users`: console/API users by `name` with an argon2id `password_hash` and a `role`;
+//!   `user_tokens`: bearer tokens (`kind` api) and console sessions (`session`, with its
+//!   `csrf` token) by public `id`, kept as the SHA-256 of the secret, with `expires` and
+//!   `revoked`.
 
 mod alerts;
 mod assessment;
@@ -52,6 +56,7 @@ mod druglib;
 mod pki;
 mod rows;
 mod sensing;
+mod users;
 mod vuln;
 
 use std::str::FromStr;
@@ -74,6 +79,7 @@ pub use pki::{
 };
 pub use sensing::{FlowFilter, SenseSummary};
 pub use vuln::VulnImportSummary;
+pub use users::{Counts, TokenRecord, UserRecord};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -3010,3 +3010,296 @@ pub(crate) async fn est_user(pool: &Pool<Db>, name: &str) -> Result<Option<(Stri
             .await?,
     )
 }
+
+// ---- Users, tokens and sessions ---------------------------------------------------
+
+const USER_COLUMNS: &str = "name, password_hash, role, created";
+const TOKEN_COLUMNS: &str =
+    "id, secret_hash, username, kind, label, csrf, created, expires, revoked";
+
+pub(crate) async fn user_add(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    password_hash: &str,
+    role: &str,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let existed: Option<(String,)> = sqlx::query_as("SELECT name FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if existed.is_some() {
+        return Err(StoreError::Invalid(format!("user '{name}' exists")));
+    }
+    sqlx::query("INSERT INTO users (name, password_hash, role, created) VALUES ($1, $2, $3, $4)")
+        .bind(name)
+        .bind(password_hash)
+        .bind(role)
+        .bind(time::to_micros(time::now()))
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record("user.add", format!("user:{name}"), json!({ "role": role }));
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The user's current role, inside a write transaction; not found is refused.
+async fn user_role_in(tx: &mut Tx, name: &str) -> Result<String> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|(r,)| r)
+        .ok_or_else(|| StoreError::NotFound(format!("user '{name}'")))
+}
+
+pub(crate) async fn user_set_role(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    role: &str,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let old = user_role_in(&mut tx, name).await?;
+    if old == role {
+        return Ok(());
+    }
+    sqlx::query("UPDATE users SET role = $1 WHERE name = $2")
+        .bind(role)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "user.role",
+        format!("user:{name}"),
+        json!({ "role": { "from": old, "to": role } }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn user_set_password(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    password_hash: &str,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    user_role_in(&mut tx, name).await?;
+    let now = time::to_micros(time::now());
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+        .bind(password_hash)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let revoked =
+        sqlx::query("UPDATE user_tokens SET revoked = $1 WHERE username = $2 AND revoked IS NULL")
+            .bind(now)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "user.password",
+        format!("user:{name}"),
+        json!({ "tokens_revoked": revoked }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn user_remove(pool: &Pool<Db>, actor: &str, name: &str) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let role = user_role_in(&mut tx, name).await?;
+    sqlx::query("DELETE FROM user_tokens WHERE username = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "user.remove",
+        format!("user:{name}"),
+        json!({ "role": role }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn users(pool: &Pool<Db>) -> Result<Vec<crate::users::UserRow>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY name"
+    )))
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn user(pool: &Pool<Db>, name: &str) -> Result<Option<crate::users::UserRow>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub(crate) async fn token_issue(
+    pool: &Pool<Db>,
+    actor: &str,
+    t: &crate::users::TokenRecord,
+    detail: Value,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    user_role_in(&mut tx, &t.username).await?;
+    sqlx::query(
+        "INSERT INTO user_tokens (id, secret_hash, username, kind, label, csrf, created, expires) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&t.id)
+    .bind(&t.secret_hash)
+    .bind(&t.username)
+    .bind(&t.kind)
+    .bind(&t.label)
+    .bind(&t.csrf)
+    .bind(time::to_micros(t.created))
+    .bind(time::to_micros(t.expires))
+    .execute(&mut *tx)
+    .await?;
+    let mut detail = detail;
+    if let Value::Object(map) = &mut detail {
+        map.insert("token".into(), json!(t.id));
+        map.insert("kind".into(), json!(t.kind));
+        map.insert("expires".into(), json!(time::rfc3339(t.expires)));
+    }
+    let mut chain = Chainer::new(head, actor);
+    chain.record("auth.login", format!("user:{}", t.username), detail);
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn token_lookup(
+    pool: &Pool<Db>,
+    secret_hash: &str,
+) -> Result<Option<(crate::users::TokenRow, crate::users::UserRow)>> {
+    let row: Option<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        String,
+        String,
+        String,
+        i64,
+    )> = sqlx::query_as(
+        "SELECT t.id, t.secret_hash, t.username, t.kind, t.label, t.csrf, t.created, \
+             t.expires, t.revoked, u.name, u.password_hash, u.role, u.created \
+             FROM user_tokens t JOIN users u ON u.name = t.username \
+             WHERE t.secret_hash = $1 AND t.revoked IS NULL",
+    )
+    .bind(secret_hash)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            (r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8),
+            (r.9, r.10, r.11, r.12),
+        )
+    }))
+}
+
+pub(crate) async fn tokens(pool: &Pool<Db>, username: &str) -> Result<Vec<crate::users::TokenRow>> {
+    Ok(sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM user_tokens WHERE username = $1 ORDER BY created DESC, id DESC"
+    )))
+    .bind(username)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn token_revoke(
+    pool: &Pool<Db>,
+    actor: &str,
+    id: &str,
+) -> Result<crate::users::TokenRow> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let row: Option<crate::users::TokenRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM user_tokens WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(mut row) = row else {
+        return Err(StoreError::NotFound(format!("token '{id}'")));
+    };
+    if row.8.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "token '{id}' is already revoked"
+        )));
+    }
+    let now = time::to_micros(time::now());
+    sqlx::query("UPDATE user_tokens SET revoked = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    row.8 = Some(now);
+    let mut chain = Chainer::new(head, actor);
+    chain.record(
+        "auth.revoke",
+        format!("user:{}", row.2),
+        json!({ "token": id, "kind": row.3 }),
+    );
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+// ---- Counts for monitoring ----------------------------------------------------------
+
+pub(crate) async fn counts(pool: &Pool<Db>) -> Result<crate::users::Counts> {
+    let assets: Vec<(String, i64)> =
+        sqlx::query_as("SELECT kind, COUNT(*) FROM assets GROUP BY kind ORDER BY kind")
+            .fetch_all(pool)
+            .await?;
+    let (flows, packets, bytes): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), \
+         CAST(COALESCE(SUM(packets_to_server + packets_to_client), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(bytes_to_server + bytes_to_client), 0) AS BIGINT) FROM flows",
+    )
+    .fetch_one(pool)
+    .await?;
+    let alerts: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT severity, status, COUNT(*) FROM alerts GROUP BY severity, status \
+         ORDER BY severity, status",
+    )
+    .fetch_all(pool)
+    .await?;
+    let (audit_entries,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(crate::users::Counts {
+        assets,
+        flows,
+        packets,
+        bytes,
+        alerts,
+        audit_entries,
+    })
+}
