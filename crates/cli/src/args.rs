@@ -77,6 +77,16 @@ fn login_name() -> String {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try pumpguard on a simulated ward: attacks sensed, real advisories matched, the risk
+    /// assessed, the console served.
+    ///
+    /// Simulates a ward with every attack scenario, imports an example inventory of most
+    /// of its pumps, senses the capture (drug library, segmentation policy, learning a
+    /// baseline), imports a few real CISA advisories about the pumps and matches them,
+    /// assesses the risk with evidence, then serves the console and prints its URL and
+    /// the admin credentials. Uses its own database, pumpguard-demo.db in --dir (made
+    /// anew on each run), whatever --db says.
+    Demo(DemoArgs),
     /// The asset inventory: import, list, show, export, lifecycle.
     #[command(subcommand)]
     Assets(AssetsCmd),
@@ -130,6 +140,10 @@ pub enum Command {
     /// passphrase (PUMPGUARD_CA_PASSPHRASE or --passphrase-file) it enrolls devices and
     /// signs CRLs; without it, only what needs no key.
     Serve(ServeArgs),
+    /// Console and API users: add (with a role), list, change role or password, remove,
+    /// and their tokens.
+    #[command(subcommand)]
+    Users(UsersCmd),
     /// Signed drug libraries: the pharmacy's Ed25519 key pair, libraries signed into a
     /// COSE_Sign1 envelope (RFC 9052) that the gateway verifies before loading, and
     /// checking or showing a signed one.
@@ -169,6 +183,15 @@ pub struct ServeArgs {
     /// Days ahead the hourly expiry check raises `certificate_expiring` alerts.
     #[arg(long, default_value_t = 30)]
     pub expiry_days: i64,
+    /// The segmentation policy (YAML) the console and API show with its violations.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Hours an API token from POST /api/v1/auth/login is valid.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=8784))]
+    pub token_hours: i64,
+    /// Hours a console session is valid.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(i64).range(1..=720))]
+    pub session_hours: i64,
     #[command(flatten)]
     pub passphrase: Passphrase,
 }
@@ -1006,4 +1029,84 @@ pub struct GatewayArgs {
     /// How long a message is held in fail-open mode before it is answered AE.
     #[arg(long, default_value_t = 60)]
     pub hold_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Pumps in the simulated ward (of five families).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=1_600))]
+    pub pumps: u32,
+    /// The simulation's seed: the same seed gives the same ward.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated minutes (the attack scenarios are spread over them).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1_440))]
+    pub minutes: u32,
+    /// Where the console listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The console's `admin` password [default: 20 random letters and digits, printed].
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// The directory of the demo's files: pumpguard-demo.db (deleted and made anew on
+    /// each run), the capture, its truth, the inventory, the policy and the report.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Stop once everything is ready, without serving (for tests).
+    #[arg(long, hide = true)]
+    pub no_serve: bool,
+}
+
+/// A console/API user's role.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Everything, including users.
+    Admin,
+    /// Triages alerts and vulnerabilities, answers the assessment.
+    Analyst,
+    /// Triages alerts, manages the pumps' lifecycle.
+    Biomed,
+    /// Reads only.
+    Viewer,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Add a user. The password is the first line of --password-file, else
+    /// PUMPGUARD_USER_PASSWORD, else a random one printed once.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// The users and their roles.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Give a user another role (audited `user.role`).
+    SetRole {
+        name: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Set a new password (revokes the user's tokens and sessions); the password is read
+    /// as for `add`.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Remove a user and their tokens.
+    Remove { name: String },
+    /// A user's tokens and sessions.
+    Tokens {
+        name: String,
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Revoke a token or session by id.
+    Revoke { id: String },
 }

@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod baselines;
 mod cvss;
+mod demo;
 mod druglib;
 mod fail;
 mod flows;
@@ -19,6 +20,7 @@ mod policy;
 mod sense;
 mod serve;
 mod sim;
+mod users;
 mod vuln;
 
 use std::process::ExitCode;
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fail> {
     let ctx = args::Context::from(&cli.global);
     match cli.command {
+        Command::Demo(args) => demo::run(&ctx, &args).await,
         Command::Assets(cmd) => assets::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Hl7(cmd) => hl7::run(cmd),
@@ -71,6 +74,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Policy(cmd) => policy::run(&ctx, cmd).await,
         Command::Pki(cmd) => pki::run(&ctx, cmd).await,
         Command::Serve(args) => serve::run(&ctx, &args).await,
+        Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Druglib(cmd) => druglib::run(&ctx, cmd).await,
         Command::Gateway(args) => gateway::run(&ctx, &args).await,
     }

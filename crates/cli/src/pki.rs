@@ -31,7 +31,7 @@ pub(crate) fn optional_passphrase(p: &Passphrase) -> Result<Option<String>, Fail
     Ok((!secret.is_empty()).then_some(secret))
 }
 
-fn first_line(f: &Path) -> Result<String, Fail> {
+pub(crate) fn first_line(f: &Path) -> Result<String, Fail> {
     Ok(std::fs::read_to_string(f)
         .map_err(|e| Fail::input(format!("{}: cannot read: {e}", f.display())))?
         .lines()

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use pumpguard_server::auth::{Auth, AuthSettings};
 use pumpguard_server::authority;
 use pumpguard_server::distribution::CrlSettings;
 use pumpguard_server::est::EstSettings;
@@ -117,7 +118,11 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<(), Fail> {
     } else if ca.is_none() {
         say("no CA passphrase given: EST enrollment and CRL signing answer 503");
     }
-    let state = Arc::new(AppState::new(
+    let policy = match &args.policy {
+        Some(f) => Some(Arc::new(crate::policy::load(f)?)),
+        None => None,
+    };
+    let mut state = AppState::new(
         store.clone(),
         ca,
         ctx.actor.clone(),
@@ -128,7 +133,17 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<(), Fail> {
         CrlSettings {
             hours: args.crl_hours,
         },
-    ));
+    );
+    state.policy = policy;
+    state.auth = Auth::new(AuthSettings {
+        token_hours: args.token_hours,
+        session_hours: args.session_hours,
+        tls: args.tls,
+    });
+    let state = Arc::new(state);
+    if store.users().await?.is_empty() {
+        say("no console users yet: add one with `pumpguard users add NAME --role admin`");
+    }
     let (expiry_store, actor, days) = (store.clone(), ctx.actor.clone(), args.expiry_days);
     let expiry = tokio::spawn(async move {
         let mut every = tokio::time::interval(pumpguard_server::EXPIRY_CHECK_EVERY);
@@ -140,7 +155,7 @@ pub async fn run(ctx: &Context, args: &ServeArgs) -> Result<(), Fail> {
         }
     });
     say(&format!(
-        "pumpguard serving on {base} (EST {base}/.well-known/est/, CRL {base}/pki/crl)"
+        "pumpguard serving on {base} (console {base}/, API {base}/api/v1, OpenAPI {base}/api/openapi.json, API docs {base}/api/docs, metrics {base}/metrics, EST {base}/.well-known/est/, CRL {base}/pki/crl)"
     ));
     let result = pumpguard_server::serve(
         pumpguard_server::router(state),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use pumpguard_model::{Asset, TriageDecision, VulnImport, time};
 use pumpguard_store::{AssetFilter, Store, StoreError};
-use pumpguard_vuln::matcher::{Finding, FindingStatus, Intel};
+use pumpguard_vuln::matcher::{Finding, FindingStatus};
 use pumpguard_vuln::names::VendorAliases;
 use pumpguard_vuln::{CycloneDxSchemas, ReadOptions};
 
@@ -419,7 +419,6 @@ async fn list(
     })
 }
 
-/// Every finding for the inventory, with the assets they name.
 /// The built-in vendor aliases, extended by `file` when given.
 pub(crate) fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
     let mut aliases = VendorAliases::default();
@@ -432,46 +431,38 @@ pub(crate) fn aliases(file: Option<&Path>) -> Result<VendorAliases, Fail> {
     Ok(aliases)
 }
 
+/// Every finding for the inventory, with the assets they name (`pumpguard_analysis`
+/// matches; with `PUMPGUARD_TIMINGS` set, says on stderr where the time went).
 pub(crate) async fn match_all(
     store: &Store,
     aliases: &VendorAliases,
 ) -> Result<(Vec<Finding>, Vec<Asset>), Fail> {
-    let started = std::time::Instant::now();
-    // Read side by side: the assets are parsed while the documents are.
-    let timed = |t: std::time::Instant| t.elapsed();
-    let filter = AssetFilter::default();
-    let ((assets, t_assets), ((advisories, sboms), t_docs), (kev, epss), triage, peers) = tokio::try_join!(
-        async { Ok::<_, StoreError>((store.list_assets(&filter).await?, timed(started))) },
-        async { Ok((store.vuln_documents().await?, timed(started))) },
-        store.vuln_signals(),
-        store.list_triage(),
-        store.flow_peers(),
-    )?;
-    let intel = Intel {
-        advisories: &advisories,
-        sboms: &sboms,
-        kev: &kev,
-        epss: &epss,
-        triage: &triage,
-        exposure: pumpguard_vuln::exposure::exposures(&assets, &peers),
-    };
-    let loaded = started.elapsed();
-    let findings = pumpguard_vuln::matcher::match_fleet(&assets, &intel, aliases);
+    let (findings, assets, t) = pumpguard_analysis::fleet_findings_timed(store, aliases)
+        .await
+        .map_err(analysis_fail)?;
     if std::env::var_os("PUMPGUARD_TIMINGS").is_some() {
         timing(&format!(
             "loaded {} assets ({:.3} s), {} advisories, {} SBOMs ({:.3} s), {} address pairs in {:.3} s; matched {} findings in {:.3} s",
-            assets.len(),
-            t_assets.as_secs_f64(),
-            advisories.len(),
-            sboms.len(),
-            t_docs.as_secs_f64(),
-            peers.len(),
-            loaded.as_secs_f64(),
-            findings.len(),
-            (started.elapsed() - loaded).as_secs_f64()
+            t.assets,
+            t.assets_read.as_secs_f64(),
+            t.advisories,
+            t.sboms,
+            t.documents_read.as_secs_f64(),
+            t.address_pairs,
+            t.loaded.as_secs_f64(),
+            t.findings,
+            t.matched.as_secs_f64()
         ));
     }
     Ok((findings, assets))
+}
+
+/// An analysis failure as the binary reports it.
+pub(crate) fn analysis_fail(e: pumpguard_analysis::AnalysisError) -> Fail {
+    match e {
+        pumpguard_analysis::AnalysisError::Store(e) => e.into(),
+        e => Fail::runtime(e.to_string()),
+    }
 }
 
 fn print_findings(findings: &[&Finding], format: ListFormat) -> Result<(), Fail> {

@@ -1,5 +1,6 @@
-//! The README's first command must keep working: it simulates a ward, senses the
-//! capture and lists the inventory the sensor built.
+//! The README's first command is the demo (`tests/demo.rs` and `tests/console_e2e.rs`
+//! run it); the steps it shows by hand must keep working: simulate a ward, sense the
+//! capture, list the inventory the sensor built.
 
 mod common;
 
@@ -13,14 +14,19 @@ fn the_readme_first_command_simulates_senses_and_lists() {
         .lines()
         .find(|l| l.starts_with("cargo run"))
         .expect("README's first command");
+    assert_eq!(first, "cargo run --release -p pumpguard -- demo");
+    let by_hand = readme
+        .lines()
+        .find(|l| l.starts_with("pumpguard sim"))
+        .expect("README's steps by hand");
     for step in [
-        "-- sim --out ward.pcapng --scenario all",
-        "-- sense --pcap ward.pcapng",
-        "-- assets list",
+        "sim --out ward.pcapng --scenario all",
+        "sense --pcap ward.pcapng",
+        "assets list",
     ] {
         assert!(
-            first.contains(step),
-            "README's first command lost `{step}`: {first}"
+            by_hand.contains(step),
+            "README's steps by hand lost `{step}`: {by_hand}"
         );
     }
     assert!(

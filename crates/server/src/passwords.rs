@@ -17,6 +17,21 @@ pub fn hash(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
+/// A random password of 20 letters and digits (about 119 bits) from the OS.
+pub fn generate() -> String {
+    use argon2::password_hash::rand_core::RngCore;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut out = String::with_capacity(20);
+    while out.len() < 20 {
+        let b = (OsRng.next_u32() & 0xff) as usize;
+        // Rejection sampling keeps every character equally likely.
+        if b < ALPHABET.len() * (256 / ALPHABET.len()) {
+            out.push(ALPHABET[b % ALPHABET.len()] as char);
+        }
+    }
+    out
+}
+
 /// Whether `password` is the one `phc` was made from (false for a malformed `phc`).
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
@@ -41,5 +56,9 @@ mod tests {
         assert!(!verify("correct horse", "not a hash"));
         assert!(hash("").is_err());
         assert_ne!(h, hash("correct horse").expect("hashes"), "salted");
+        let p = generate();
+        assert_eq!(p.len(), 20);
+        assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(p, generate());
     }
 }

@@ -337,7 +337,18 @@ impl Store {
         id: i64,
         status: AlertStatus,
     ) -> Result<Alert> {
-        dispatch!(self, set_alert_status(actor, id, status))
+        dispatch!(self, set_alert_status(actor, id, status, None))
+    }
+
+    /// [`Store::set_alert_status`] with the analyst's note in the audit entry's detail.
+    pub async fn set_alert_status_noted(
+        &self,
+        actor: &str,
+        id: i64,
+        status: AlertStatus,
+        note: Option<&str>,
+    ) -> Result<Alert> {
+        dispatch!(self, set_alert_status(actor, id, status, note))
     }
 }
 

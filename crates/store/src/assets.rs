@@ -20,6 +20,17 @@ pub struct AssetFilter {
     pub offset: u64,
 }
 
+/// More ways to pick assets, beside an [`AssetFilter`] (`Store::search_assets`): `None`
+/// fields do not filter. Comparisons ignore ASCII case.
+#[derive(Debug, Clone, Default)]
+pub struct AssetSearch {
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    /// Text anywhere in the id, vendor, model, firmware, serial, MAC, addresses, host
+    /// name, location or zone.
+    pub text: Option<String>,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -73,7 +84,17 @@ impl Store {
 
     /// Assets matching `filter`, ordered by asset id.
     pub async fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<Asset>> {
-        dispatch!(self, list_assets(filter))
+        dispatch!(self, list_assets(filter, &AssetSearch::default()))
+    }
+
+    /// Assets matching `filter` and `search`, ordered by asset id; the filter's
+    /// `limit` and `offset` page in the database.
+    pub async fn search_assets(
+        &self,
+        filter: &AssetFilter,
+        search: &AssetSearch,
+    ) -> Result<Vec<Asset>> {
+        dispatch!(self, list_assets(filter, search))
     }
 
     pub async fn get_asset(&self, id: &str) -> Result<Option<Asset>> {

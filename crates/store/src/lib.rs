@@ -68,8 +68,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use alerts::{AlertFilter, AuditRecord};
 pub use assessment::{AnswerRecord, EvidenceRecord, Mds2ImportSummary, Mds2Record};
-pub use assets::{AssetFilter, ImportSummary, LifecycleChange};
-pub use audit::AuditVerdict;
+pub use assets::{AssetFilter, AssetSearch, ImportSummary, LifecycleChange};
+pub use audit::{AuditFilter, AuditVerdict};
 pub use druglib::{
     ApprovedLibrary, DruglibSummary, LedgerRow, LibraryApproval, LibraryReport, approved_match,
 };
@@ -78,8 +78,8 @@ pub use pki::{
     pump_certificate_coverage,
 };
 pub use sensing::{FlowFilter, SenseSummary};
-pub use vuln::VulnImportSummary;
 pub use users::{Counts, TokenRecord, UserRecord};
+pub use vuln::VulnImportSummary;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -273,7 +273,11 @@ fn finish_select(sql: &mut String, conds: &[String], order: &str, limit: Option<
     }
 }
 
-pub(crate) async fn list_assets(pool: &Pool<Db>, f: &AssetFilter) -> Result<Vec<Asset>> {
+pub(crate) async fn list_assets(
+    pool: &Pool<Db>,
+    f: &AssetFilter,
+    search: &crate::AssetSearch,
+) -> Result<Vec<Asset>> {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     let mut eq = |col: &str, v: Option<String>| {
@@ -288,6 +292,30 @@ pub(crate) async fn list_assets(pool: &Pool<Db>, f: &AssetFilter) -> Result<Vec<
     eq("source", f.source.map(|k| k.as_str().to_owned()));
     eq("zone", f.zone.clone());
     eq("mac", f.mac.map(|m| m.to_string()));
+    for (col, v) in [("vendor", &search.vendor), ("model", &search.model)] {
+        if let Some(v) = v {
+            binds.push(v.to_lowercase());
+            conds.push(format!("LOWER({col}) = ${}", binds.len()));
+        }
+    }
+    if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
+        // A substring, its LIKE wildcards taken literally.
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        binds.push(format!("%{escaped}%"));
+        let n = binds.len();
+        let any: Vec<String> = [
+            "asset_id", "vendor", "model", "firmware", "serial", "mac", "ips", "hostname",
+            "location", "zone",
+        ]
+        .iter()
+        .map(|col| format!("LOWER({col}) LIKE ${n} ESCAPE '\\'"))
+        .collect();
+        conds.push(format!("({})", any.join(" OR ")));
+    }
     let mut inner = format!("SELECT {ASSET_COLUMNS} FROM assets");
     finish_select(&mut inner, &conds, "asset_id", f.limit, f.offset);
     // The rows come back as one JSON array the database builds: sqlx's SQLite driver
@@ -411,11 +439,44 @@ pub(crate) async fn audit_for_object(pool: &Pool<Db>, object: &str) -> Result<Ve
         .collect()
 }
 
+/// Entries matching `f`, newest first.
+pub(crate) async fn audit_entries(pool: &Pool<Db>, f: &crate::AuditFilter) -> Result<Vec<Entry>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<&str> = Vec::new();
+    for (col, v) in [
+        ("object", &f.object),
+        ("actor", &f.actor),
+        ("action", &f.action),
+    ] {
+        if let Some(v) = v {
+            binds.push(v);
+            conds.push(format!("{col} = ${}", binds.len()));
+        }
+    }
+    let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log");
+    finish_select(&mut sql, &conds, "seq DESC", f.limit, f.offset);
+    let mut q = sqlx::query_as::<_, EntryRow>(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b.to_owned());
+    }
+    q.fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            entry_from_row(r).map_err(|(seq, why)| StoreError::Corrupt {
+                table: "audit_log",
+                why: format!("seq {seq}: {why}"),
+            })
+        })
+        .collect()
+}
+
 /// Walks the whole chain in one snapshot, optionally writing it out as an export.
-/// Returns the stored head and whether the chain is intact.
-pub(crate) async fn audit_walk(
+/// Returns the stored head and whether the chain is intact. Generic over the writer so
+/// that a walk without one (`audit_verify`) is a `Send` future a server can hold.
+pub(crate) async fn audit_walk<W: Write + ?Sized>(
     pool: &Pool<Db>,
-    out: Option<&mut dyn Write>,
+    out: Option<&mut W>,
 ) -> Result<AuditVerdict> {
     let mut tx = pool.begin_with(DIALECT.begin_read()).await?;
     let anchor: Option<(i64, String)> =
@@ -1371,6 +1432,7 @@ pub(crate) async fn set_alert_status(
     actor: &str,
     id: i64,
     to: pumpguard_model::AlertStatus,
+    note: Option<&str>,
 ) -> Result<pumpguard_model::Alert> {
     let (mut tx, head) = begin_write(pool).await?;
     let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1");
@@ -1390,10 +1452,14 @@ pub(crate) async fn set_alert_status(
         .execute(&mut *tx)
         .await?;
     let mut chain = Chainer::new(head, actor);
+    let mut detail = json!({ "from": before.status, "to": to });
+    if let Some(note) = note {
+        detail["note"] = json!(note);
+    }
     chain.record(
         crate::alerts::status_action(to),
         format!("alert:{id}"),
-        json!({ "from": before.status, "to": to }),
+        detail,
     );
     append(&mut tx, &chain.entries).await?;
     tx.commit().await?;
@@ -3193,21 +3259,7 @@ pub(crate) async fn token_lookup(
     pool: &Pool<Db>,
     secret_hash: &str,
 ) -> Result<Option<(crate::users::TokenRow, crate::users::UserRow)>> {
-    let row: Option<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        String,
-        String,
-        String,
-        i64,
-    )> = sqlx::query_as(
+    let row: Option<crate::users::TokenUserRow> = sqlx::query_as(
         "SELECT t.id, t.secret_hash, t.username, t.kind, t.label, t.csrf, t.created, \
              t.expires, t.revoked, u.name, u.password_hash, u.role, u.created \
              FROM user_tokens t JOIN users u ON u.name = t.username \

@@ -55,6 +55,23 @@ pub(crate) type TokenRow = (
     Option<i64>,
 );
 
+/// A token row joined with its user's row.
+pub(crate) type TokenUserRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    i64,
+);
+
 fn micros(table: &'static str, what: &str, v: i64) -> Result<Timestamp> {
     from_micros(v).ok_or_else(|| corrupt(table, format!("{what}: time {v}")))
 }

@@ -9,7 +9,16 @@
 //! is a [`Page`] `{items, next}`, where `next` is the `offset` of the following page or
 //! null at the end.
 
+pub mod alerts;
+pub mod assess;
+pub mod assets;
+pub mod audit;
 pub mod auth;
+pub mod flows;
+pub mod pki;
+pub mod policy;
+pub mod reports;
+pub mod vulns;
 
 use std::sync::Arc;
 
@@ -39,6 +48,15 @@ use crate::auth::{AuthError, SESSION_COOKIE};
     tags(
         (name = "auth", description = "Login, tokens and sessions"),
         (name = "users", description = "Console and API users (admin)"),
+        (name = "assets", description = "The inventory: assets, their lifecycle, and what hangs off each"),
+        (name = "alerts", description = "The detectors' alerts, acknowledged and resolved by people"),
+        (name = "flows", description = "What talked to what, as the sensors recorded it"),
+        (name = "vulnerabilities", description = "Imported vulnerability intelligence, the fleet's findings and triage"),
+        (name = "assessment", description = "The risk assessment: questions, answers and the SP 800-30 register"),
+        (name = "reports", description = "The risk assessment report (HTML, JSON, Markdown, XLSX)"),
+        (name = "policy", description = "The segmentation policy and its violations"),
+        (name = "pki", description = "The device CA's certificates and their revocation"),
+        (name = "audit", description = "The hash-chained audit trail and its verification"),
     )
 )]
 struct ApiDoc;
@@ -69,7 +87,17 @@ impl Modify for SecuritySchemes {
 
 /// Every API route with the document.
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::routes())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
+        .merge(assets::routes())
+        .merge(alerts::routes())
+        .merge(flows::routes())
+        .merge(vulns::routes())
+        .merge(assess::routes())
+        .merge(reports::routes())
+        .merge(policy::routes())
+        .merge(pki::routes())
+        .merge(audit::routes())
 }
 
 /// The API's router and its OpenAPI document.
