@@ -1049,7 +1049,8 @@ pub struct DemoArgs {
     #[arg(long)]
     pub admin_password: Option<String>,
     /// The directory of the demo's files: pumpguard-demo.db (deleted and made anew on
-    /// each run), the capture, its truth, the inventory, the policy and the report.
+    /// each run), the capture, its truth, the inventory, the policy, the report and the
+    /// device CA's passphrase (pumpguard-demo-ca-passphrase.txt, mode 0600).
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
     /// Stop once everything is ready, without serving (for tests).

@@ -1,14 +1,24 @@
 //! `pumpguard demo`: pumpguard end to end on a simulated ward, in one process. It
 //! simulates a ward with every attack scenario, imports a CMMS-style inventory of most of
 //! its pumps, senses the capture (with the ward's drug library and a segmentation policy,
-//! learning a baseline), imports real CISA advisories about the pump families, matches
-//! them to the inventory, gathers the assessment's evidence into a report, then serves
-//! the console with an `admin` user.
+//! learning a baseline), creates a device CA and issues certificates to two thirds of the
+//! inventoried pumps (one of them expiring soon, one revoked for a compromised key),
+//! imports real CISA advisories about the pump families, matches them to the inventory,
+//! gathers the assessment's evidence into a report, then serves the console with an
+//! `admin` user.
 //!
 //! Every step goes through the code of its own command (`sim`, `assets import`, `sense`,
-//! `vuln import`, `vuln match`, `report`, `serve`), with those commands' defaults parsed
-//! from their own definitions in `args.rs`. What is the demo's own is what it feeds them:
-//! the inventory it derives from the simulator's truth, and the files in `demo/`.
+//! `pki init`, `pki issue`, `pki revoke`, `pki check`, `vuln import`, `vuln match`,
+//! `report`, `serve`), with those commands' defaults parsed from their own definitions in
+//! `args.rs`. What is the demo's own is what it feeds them: the inventory it derives from
+//! the simulator's truth, the pumps' keys it makes in their place (where `pki issue`
+//! would take the pumps' requests), and the files in `demo/`.
+//!
+//! The device CA's keys are sealed with a generated passphrase, kept (mode 0600) in
+//! `pumpguard-demo-ca-passphrase.txt` beside the database: the console the demo serves
+//! holds the CA open (CRL signing), and `serve --tls` and EST can be tried with it. The
+//! pumps the inventory leaves out get no certificate, which is the coverage gap the
+//! Overview and the PKI page show (no CA enrolls what nobody inventoried).
 //!
 //! The inventory is imported before the capture is sensed: sensing links what it sees to
 //! stored assets by MAC, while an import keys on asset ids, so the other order would
@@ -20,14 +30,18 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use pumpguard_model::time;
 use pumpguard_model::{Alert, Asset, AssetKind, AssetPatch, Severity, Source};
+use pumpguard_pki::{IssueOptions, Profile};
+use pumpguard_server::authority;
 use pumpguard_sim::{Config, Scenario, Truth};
-use pumpguard_store::{AlertFilter, Store};
+use pumpguard_store::{AlertFilter, AssetFilter, Store};
 use pumpguard_vuln::matcher::{Finding, FindingStatus};
 
-use crate::args::{Context, DemoArgs, ReportArgs, SenseArgs, ServeArgs};
+use crate::args::{Context, DemoArgs, Passphrase, PkiCmd, ReportArgs, SenseArgs, ServeArgs};
 use crate::fail::Fail;
 use crate::output::write_to;
+use crate::pki::authority_fail;
 
 /// The demo's files, in `--dir`. The database is deleted (with its WAL and shared-memory
 /// files) at the start of each run; the others are replaced.
@@ -39,6 +53,18 @@ const DRUG_LIBRARY: &str = "pumpguard-demo-druglib.yaml";
 const POLICY: &str = "pumpguard-demo-policy.yaml";
 const REPORT_JSON: &str = "pumpguard-demo-report.json";
 const REPORT_HTML: &str = "pumpguard-demo-report.html";
+const CA_PASSPHRASE: &str = "pumpguard-demo-ca-passphrase.txt";
+
+/// The device CA's organization, as `pumpguard pki init --name` takes it, and its key
+/// algorithm (`pki init`'s default: fast to make keys for).
+const CA_NAME: &str = "Demo Hospital";
+const CA_ALGORITHM: &str = "ecdsa-p256";
+/// Days a pump certificate is valid (`pki issue --days`'s default), and the days of the
+/// one that is about to expire (within `pki check`'s default window of 30).
+const PUMP_CERT_DAYS: i64 = 825;
+const EXPIRING_CERT_DAYS: i64 = 14;
+/// The window `pki check` raises `certificate_expiring` alerts for by default.
+const EXPIRY_CHECK_DAYS: i64 = 30;
 
 /// The simulated ward's segmentation policy (see `demo/README.md`).
 const POLICY_YAML: &str = include_str!("../demo/policy.yaml");
@@ -84,9 +110,12 @@ fn progress(line: &str) {
     eprintln!("{line}");
 }
 
-#[allow(clippy::print_stdout)]
+/// A line of what the demo prepared, on standard output. A reader that has gone away
+/// (one that read as far as the console's address, a `| head`) does not stop the demo
+/// from serving: that line is lost, nothing else.
 fn say(line: &str) {
-    println!("{line}");
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// One step of the preparation: announced, then timed.
@@ -183,6 +212,15 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), Fail> {
     step.done("sensed");
 
     let step = Step::start(&format!(
+        "creating the device CA '{CA_NAME}' and issuing pump certificates…"
+    ));
+    let pki = device_ca(&demo, &store, dir).await?;
+    step.done(&format!(
+        "device CA: {} pump certificates ({} expiring, {} revoked)",
+        pki.certificates, pki.expiring, pki.revoked
+    ));
+
+    let step = Step::start(&format!(
         "importing {} CISA pump advisories and matching them…",
         ADVISORIES.len()
     ));
@@ -208,10 +246,14 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), Fail> {
         "pumpguard demo: a simulated ward, ready in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
-    for line in summary(imported, &assets, &findings, &alerts, &assessment) {
+    for line in summary(imported, &assets, &findings, &alerts, &assessment, &pki) {
         say(&format!("  {line}"));
     }
     say(&format!("  report:      {}", report_html.display()));
+    say(&format!(
+        "  CA key:      sealed with the passphrase in {}",
+        pki.passphrase_file.display()
+    ));
     say(&format!("console: http://{}/", args.listen));
     say(&format!("user: {ADMIN}"));
     say(&format!("password: {password}"));
@@ -220,7 +262,11 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), Fail> {
         "(try: pumpguard --db {} alerts list)",
         shell_word(&demo.db)
     ));
-    io::stdout().flush()?;
+    say(&format!(
+        "(and HTTPS with EST: PUMPGUARD_CA_PASSPHRASE=$(cat {}) pumpguard --db {} serve --tls)",
+        shell_word(&pki.passphrase_file.display().to_string()),
+        shell_word(&demo.db)
+    ));
     if args.no_serve {
         return Ok(());
     }
@@ -231,19 +277,22 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> Result<(), Fail> {
             args.listen.to_string().into(),
             "--policy".into(),
             dir.join(POLICY).into(),
+            "--passphrase-file".into(),
+            pki.passphrase_file.into(),
         ],
     )?;
     crate::serve::run(&demo, &serve).await
 }
 
 /// What the demo prepared, in a few lines: the pumps, the alerts by severity, the pumps
-/// with vulnerabilities, the highest risk.
+/// with vulnerabilities, the pumps with a certificate, the highest risk.
 fn summary(
     imported: usize,
     assets: &[Asset],
     findings: &[Finding],
     alerts: &[Alert],
     assessment: &pumpguard_report::Assessment,
+    pki: &DeviceCa,
 ) -> Vec<String> {
     let pumps: BTreeSet<&str> = assets
         .iter()
@@ -308,6 +357,13 @@ fn summary(
             pumps.len(),
             cves.len(),
             advisories.len()
+        ),
+        format!(
+            "pki:         {} of {} pumps hold a valid certificate of the device CA '{CA_NAME}' ({} expiring); {} revoked",
+            pki.certificates - pki.revoked,
+            pumps.len(),
+            pki.expiring,
+            pki.revoked
         ),
         format!(
             "risk:        highest {} (threat events: {})",
@@ -471,6 +527,97 @@ async fn import_inventory(
         .collect();
     store.import_assets(&ctx.actor, &name, &patches).await?;
     Ok((rows, path))
+}
+
+/// What [`device_ca`] made: certificates issued (each to a pump of its own), how many of
+/// them expire soon and how many are revoked, and the file of the CA's passphrase.
+struct DeviceCa {
+    certificates: usize,
+    expiring: usize,
+    revoked: usize,
+    passphrase_file: PathBuf,
+}
+
+/// Creates the device CA with `pumpguard pki init --name "Demo Hospital"`, its keys
+/// sealed with a generated passphrase (written to `CA_PASSPHRASE`), and issues pump
+/// certificates to two thirds (rounded) of the inventoried pumps, in asset id order,
+/// for keys made here in the pumps' place (`pki issue` takes CSRs): recorded as
+/// `pki issue` and EST record them, with the pump's MAC and serial as RFC 9039 URNs.
+/// The first expires within `EXPIRING_CERT_DAYS` and `pki check`'s expiry alert is
+/// raised for it; the last (of two or more) is revoked for a compromised key, as
+/// `pki revoke` does. The pumps only the sensor found get none.
+async fn device_ca(ctx: &Context, store: &Store, dir: &Path) -> Result<DeviceCa, Fail> {
+    let secret = pumpguard_server::passwords::generate();
+    let passphrase_file = dir.join(CA_PASSPHRASE);
+    write_to(Some(&passphrase_file), |w| writeln!(w, "{secret}"))?;
+
+    let init = PkiCmd::Init {
+        name: CA_NAME.to_owned(),
+        algorithm: CA_ALGORITHM.to_owned(),
+        passphrase: Passphrase {
+            passphrase_file: Some(passphrase_file.clone()),
+        },
+    };
+    crate::pki::run(ctx, init).await?;
+    // Opened as `pki issue` opens it (which checks the passphrase).
+    let (ca, alg) = authority::open(store, &secret)
+        .await
+        .map_err(authority_fail)?;
+    let at = authority::odt(time::now()).map_err(authority_fail)?;
+
+    let mut pumps: Vec<Asset> = store
+        .list_assets(&AssetFilter {
+            kind: Some(AssetKind::InfusionPump),
+            source: Some(Source::Imported),
+            ..AssetFilter::default()
+        })
+        .await?;
+    pumps.sort_by(|a, b| a.asset_id.as_str().cmp(b.asset_id.as_str()));
+    // Two thirds, rounded to the nearest.
+    pumps.truncate((2 * pumps.len() + 1) / 3);
+    let last = pumps.len().saturating_sub(1);
+    let mut out = DeviceCa {
+        certificates: 0,
+        expiring: 0,
+        revoked: 0,
+        passphrase_file,
+    };
+    for (n, pump) in pumps.iter().enumerate() {
+        let expiring = n == 0;
+        let opts = IssueOptions {
+            profile: Profile::Pump,
+            validity_days: if expiring {
+                EXPIRING_CERT_DAYS
+            } else {
+                PUMP_CERT_DAYS
+            },
+            now: at,
+            uris: pumpguard_pki::device_urns(
+                pump.mac.map(|m| m.0),
+                pump.model.as_deref(),
+                pump.serial.as_deref(),
+            ),
+            dns_names: Vec::new(),
+            crl_url: None,
+        };
+        // The pump's key stays "on the pump": the demo has no use for it.
+        let (issued, _key) =
+            pumpguard_pki::issue_with_new_key(&ca, pump.asset_id.as_str(), alg, &opts)
+                .map_err(|e| authority_fail(e.into()))?;
+        let cert = authority::record_of(&issued, "pump", at).map_err(authority_fail)?;
+        store.pki_record_issued(&ctx.actor, &cert).await?;
+        out.certificates += 1;
+        if n == last && n > 0 {
+            store
+                .pki_revoke(&ctx.actor, &cert.serial, "key-compromise", time::now())
+                .await?;
+            out.revoked += 1;
+        } else if expiring {
+            out.expiring += 1;
+        }
+    }
+    pumpguard_server::check_expiry(store, &ctx.actor, EXPIRY_CHECK_DAYS).await?;
+    Ok(out)
 }
 
 /// Imports the bundled advisories as `pumpguard vuln import` does, in one transaction.

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -81,6 +82,13 @@ fn sqlite(db: &Path, sql: &str) -> Vec<Vec<String>> {
 
 fn count(db: &Path, sql: &str) -> usize {
     sqlite(db, sql)[0][0].parse().expect("a count")
+}
+
+/// The asset ids of the inventory's rows, sorted.
+fn pump_ids_of(inventory: &[Vec<&str>]) -> Vec<String> {
+    let mut ids: Vec<String> = inventory.iter().map(|r| r[0].to_owned()).collect();
+    ids.sort();
+    ids
 }
 
 fn bundled(name: &str) -> PathBuf {
@@ -276,6 +284,141 @@ fn the_demo_prepares_a_ward_and_a_second_run_starts_afresh() {
     assert_eq!(count(&db, "SELECT count(*) FROM baselines"), 1);
     assert!(count(&db, "SELECT count(*) FROM assessment_evidence") > 5);
     assert!(work.join("pumpguard-demo-report.html").is_file());
+
+    // The device CA: two thirds (rounded) of the inventoried pumps hold a certificate,
+    // the first in asset id order; none of the pumps only the sensor found does.
+    let certified = (2 * inventory.len() + 1) / 3;
+    assert!(certified >= 2 && certified < inventory.len(), "{certified}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM pki_certificates"),
+        certified
+    );
+    assert_eq!(
+        sqlite(
+            &db,
+            "SELECT reason FROM pki_certificates WHERE revoked IS NOT NULL"
+        ),
+        vec![vec!["key-compromise".to_owned()]]
+    );
+    let subjects: Vec<String> = sqlite(
+        &db,
+        "SELECT common_name FROM pki_certificates ORDER BY common_name",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    let imported: BTreeSet<String> =
+        sqlite(&db, "SELECT asset_id FROM assets WHERE source = 'imported'")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+    assert!(
+        subjects.iter().all(|cn| imported.contains(cn)),
+        "{subjects:?} are inventoried pumps: {imported:?}"
+    );
+    let mut first: Vec<String> = pump_ids_of(&inventory);
+    first.truncate(certified);
+    assert_eq!(subjects, first, "one certificate a pump, by asset id");
+    assert!(
+        stderr.contains(&format!(
+            "device CA: {certified} pump certificates (1 expiring, 1 revoked)"
+        )),
+        "{stderr}"
+    );
+    let out = ok(pumpguard()
+        .arg("--db")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["pki", "list", "--format", "json"])
+        .output()
+        .expect("runs"));
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout).expect("certificates JSON");
+    assert_eq!(listed.len(), certified);
+    let states: BTreeMap<&str, usize> = listed.iter().fold(BTreeMap::new(), |mut m, c| {
+        *m.entry(c["state"].as_str().expect("state")).or_default() += 1;
+        m
+    });
+    assert_eq!(
+        states,
+        BTreeMap::from([("expiring", 1), ("revoked", 1), ("valid", certified - 2)]),
+        "{listed:?}"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|c| c["profile"] == "pump" && c["pem"].is_null()),
+        "{listed:?}"
+    );
+    // `pki check`'s alert for the expiring one, on its pump.
+    let expiring = listed
+        .iter()
+        .find(|c| c["state"] == "expiring")
+        .and_then(|c| c["common_name"].as_str())
+        .expect("the expiring certificate's subject");
+    assert_eq!(
+        sqlite(
+            &db,
+            "SELECT asset_id FROM alerts WHERE kind = 'certificate_expiring'"
+        ),
+        vec![vec![expiring.to_owned()]]
+    );
+    // openssl reads a certificate as stored: issued by the demo's CA to its pump.
+    let (cn, pem) = (
+        &sqlite(
+            &db,
+            "SELECT common_name FROM pki_certificates ORDER BY serial LIMIT 1",
+        )[0][0],
+        sqlite(
+            &db,
+            "SELECT pem FROM pki_certificates ORDER BY serial LIMIT 1",
+        )
+        .into_iter()
+        .map(|r| r.join("|") + "\n")
+        .collect::<String>(),
+    );
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
+    let mut openssl = Command::new("openssl")
+        .args(["x509", "-noout", "-subject"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl is installed");
+    openssl
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pem.as_bytes())
+        .expect("PEM to openssl");
+    let parsed = ok(openssl.wait_with_output().expect("openssl runs"));
+    let subject = String::from_utf8_lossy(&parsed.stdout);
+    assert!(
+        subject.contains("Demo Hospital") && subject.contains(cn.as_str()),
+        "{subject}"
+    );
+    // The passphrase sealing the CA's keys, for `serve --tls` and EST: the owner's only.
+    let passphrase_file = work.join("pumpguard-demo-ca-passphrase.txt");
+    let passphrase = std::fs::read_to_string(&passphrase_file).expect("passphrase file");
+    assert_eq!(passphrase.trim_end().len(), 20, "{passphrase}");
+    assert_eq!(
+        std::fs::metadata(&passphrase_file)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(
+        stdout.contains(&passphrase_file.display().to_string()),
+        "{stdout}"
+    );
+    // The assessment's evidence now answers whether pumps hold certificates: some do.
+    assert_eq!(
+        sqlite(
+            &db,
+            "SELECT answer FROM assessment_evidence WHERE question_id = 'CRED-01'"
+        ),
+        vec![vec!["partial".to_owned()]]
+    );
 
     // `vuln match`: inventoried pumps affected by real CVEs of the bundled advisories.
     let out = ok(pumpguard()
