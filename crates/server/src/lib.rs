@@ -90,6 +90,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(distribution::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            cache::forget_pages_on_write,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             auth::csrf_guard,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -468,6 +468,16 @@ async fn lifecycle_changes_are_audited_and_retiring_revokes() {
     for db in common::databases("api_lifecycle").await {
         let env = Env::new(db, true).await;
         let biomed = env.token(Role::Biomed).to_owned();
+        // The listing is kept for a second (crate::cache); a change through the server
+        // must show at once in it all the same.
+        let state_in_list = |page: &Value| {
+            page["items"]
+                .as_array()
+                .and_then(|i| i.iter().find(|a| a["asset_id"] == "PUMP-2"))
+                .map(|a| a["lifecycle"].clone())
+        };
+        let listed = env.get(Role::Viewer, "/api/v1/assets?limit=1000").await;
+        assert_eq!(state_in_list(&listed), Some(json!("in_service")));
         let a = env
             .call(
                 Method::PATCH,
@@ -481,6 +491,8 @@ async fn lifecycle_changes_are_audited_and_retiring_revokes() {
         assert_eq!(v["from"], "in_service");
         assert_eq!(v["changed"], true);
         assert_eq!(v["asset"]["lifecycle"], "quarantined");
+        let listed = env.get(Role::Viewer, "/api/v1/assets?limit=1000").await;
+        assert_eq!(state_in_list(&listed), Some(json!("quarantined")));
         let history = env
             .state
             .store

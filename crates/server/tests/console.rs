@@ -1163,34 +1163,3 @@ async fn admins_revoke_certificates_and_manage_users() {
     let page = send(&env, get("/users?done=user_removed", Some(&ada.cookie))).await;
     assert!(page.body.contains("The user was removed"));
 }
-
-/// Serves the test store for a person or a browser to look at (not run by default),
-/// signed in as `CONSOLE_LOOK_USER` when set (every request gets its session cookie):
-/// `CONSOLE_LOOK=127.0.0.1:8099 cargo test -p pumpguard-server --test console look -- --ignored`.
-#[tokio::test]
-#[ignore = "serves until killed"]
-async fn look() {
-    let env = env().await;
-    let addr = std::env::var("CONSOLE_LOOK").unwrap_or_else(|_| "127.0.0.1:8099".into());
-    let router = match std::env::var("CONSOLE_LOOK_USER") {
-        Ok(user) => {
-            let cookie = login(&env, &user).await.cookie;
-            env.router.clone().layer(axum::middleware::map_request(
-                move |mut req: Request<Body>| {
-                    let cookie = cookie.clone();
-                    async move {
-                        if let Ok(v) = cookie.parse() {
-                            req.headers_mut().insert(header::COOKIE, v);
-                        }
-                        req
-                    }
-                },
-            ))
-        }
-        Err(_) => env.router.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
-    pumpguard_server::serve(router, listener, None, std::future::pending())
-        .await
-        .expect("serve");
-}

@@ -12,9 +12,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use pumpguard_model::{AssetKind, Criticality, Lifecycle, MacAddr, Source};
 use pumpguard_store::{AlertFilter, AssetFilter, AssetSearch, FlowFilter};
 use serde::de::DeserializeOwned;
@@ -259,8 +261,9 @@ pub(crate) struct AssetQuery {
 async fn list_assets(
     State(state): State<Arc<AppState>>,
     _who: Allowed<need::Read>,
+    RawQuery(raw): RawQuery,
     Params(q): Params<AssetQuery>,
-) -> Result<Json<Page<pumpguard_model::Asset>>, ApiError> {
+) -> Result<Response, ApiError> {
     let paging = paging(&q.limit, &q.offset)?;
     let filter = AssetFilter {
         kind: param::<AssetKind>("kind", &q.kind)?,
@@ -277,8 +280,19 @@ async fn list_assets(
         model: text(&q.model),
         text: text(&q.q),
     };
-    let assets = state.store.search_assets(&filter, &search).await?;
-    Ok(Json(paging.page_fetched(assets)?))
+    // The hottest read (dashboards and integrations poll it): identical queries within
+    // a second share one database read and one serialisation (crate::cache).
+    let body = state
+        .cache
+        .page(format!("assets?{}", raw.unwrap_or_default()), || async {
+            let assets = state.store.search_assets(&filter, &search).await?;
+            let page = paging.page_fetched(assets)?;
+            serde_json::to_vec(&page)
+                .map(Bytes::from)
+                .map_err(ApiError::internal)
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn asset_or_404(state: &AppState, id: &str) -> Result<pumpguard_model::Asset, ApiError> {
