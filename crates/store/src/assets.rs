@@ -97,6 +97,16 @@ impl Store {
         dispatch!(self, list_assets(filter, search))
     }
 
+    /// How many assets match `filter` and `search` (its limit and offset aside).
+    pub async fn count_assets(&self, filter: &AssetFilter, search: &AssetSearch) -> Result<u64> {
+        dispatch!(self, count_assets(filter, search))
+    }
+
+    /// The inventory's distinct zones and vendors, sorted.
+    pub async fn asset_facets(&self) -> Result<(Vec<String>, Vec<String>)> {
+        dispatch!(self, asset_facets())
+    }
+
     pub async fn get_asset(&self, id: &str) -> Result<Option<Asset>> {
         dispatch!(self, get_asset(id))
     }

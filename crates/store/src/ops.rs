@@ -273,11 +273,8 @@ fn finish_select(sql: &mut String, conds: &[String], order: &str, limit: Option<
     }
 }
 
-pub(crate) async fn list_assets(
-    pool: &Pool<Db>,
-    f: &AssetFilter,
-    search: &crate::AssetSearch,
-) -> Result<Vec<Asset>> {
+/// The WHERE conditions (`$N` placeholders) and their binds of an asset query.
+fn asset_conditions(f: &AssetFilter, search: &crate::AssetSearch) -> (Vec<String>, Vec<String>) {
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     let mut eq = |col: &str, v: Option<String>| {
@@ -316,6 +313,48 @@ pub(crate) async fn list_assets(
         .collect();
         conds.push(format!("({})", any.join(" OR ")));
     }
+    (conds, binds)
+}
+
+/// How many assets match (the filter's limit and offset aside).
+pub(crate) async fn count_assets(
+    pool: &Pool<Db>,
+    f: &AssetFilter,
+    search: &crate::AssetSearch,
+) -> Result<u64> {
+    let (conds, binds) = asset_conditions(f, search);
+    let mut sql = "SELECT COUNT(*) FROM assets".to_owned();
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_one(pool).await?.max(0) as u64)
+}
+
+/// The distinct zones and vendors of the inventory, sorted (for filter choices).
+pub(crate) async fn asset_facets(pool: &Pool<Db>) -> Result<(Vec<String>, Vec<String>)> {
+    let zones: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT zone FROM assets WHERE zone IS NOT NULL ORDER BY zone")
+            .fetch_all(pool)
+            .await?;
+    let vendors: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT vendor FROM assets WHERE vendor IS NOT NULL ORDER BY vendor",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((zones, vendors))
+}
+
+pub(crate) async fn list_assets(
+    pool: &Pool<Db>,
+    f: &AssetFilter,
+    search: &crate::AssetSearch,
+) -> Result<Vec<Asset>> {
+    let (conds, binds) = asset_conditions(f, search);
     let mut inner = format!("SELECT {ASSET_COLUMNS} FROM assets");
     finish_select(&mut inner, &conds, "asset_id", f.limit, f.offset);
     // The rows come back as one JSON array the database builds: sqlx's SQLite driver

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use pumpguard_model::{Asset, AssetKind, Lifecycle, time};
-use pumpguard_store::{AlertFilter, AssetFilter, FlowFilter};
+use pumpguard_store::{AlertFilter, AssetFilter, AssetSearch, FlowFilter};
 use serde::Deserialize;
 
 use super::alerts::{AlertRow, HistoryRow};
@@ -94,30 +94,12 @@ struct AssetsPage {
     summary: String,
 }
 
-/// Whether the asset's id, names, addresses or serial contain `needle` (lower case).
-fn matches_text(a: &Asset, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let has = |s: Option<&str>| s.is_some_and(|s| s.to_lowercase().contains(needle));
-    has(Some(a.asset_id.as_str()))
-        || has(a.hostname.as_deref())
-        || has(a.vendor.as_deref())
-        || has(a.model.as_deref())
-        || has(a.firmware.as_deref())
-        || has(a.serial.as_deref())
-        || has(a.location.as_deref())
-        || a.mac.is_some_and(|m| m.to_string().contains(needle))
-        || a.ips.iter().any(|ip| ip.to_string().contains(needle))
-}
-
 /// GET `/assets`.
 pub(super) async fn list(
     State(state): State<Arc<AppState>>,
     who: Console,
     Query(q): Query<ListQuery>,
 ) -> PageResult {
-    let all = state.store.list_assets(&AssetFilter::default()).await?;
     let kind: Option<AssetKind> = non_empty(&q.kind)
         .map(str::parse)
         .transpose()
@@ -128,17 +110,26 @@ pub(super) async fn list(
         .map_err(|e| Fail::bad(format!("lifecycle: {e}")))?;
     let zone = q.zone.trim();
     let vendor = q.vendor.trim();
-    let needle = q.q.trim().to_lowercase();
-    let zones: BTreeSet<&str> = all.iter().filter_map(|a| a.zone.as_deref()).collect();
-    let vendors: BTreeSet<&str> = all.iter().filter_map(|a| a.vendor.as_deref()).collect();
-    let kept: Vec<&Asset> = all
-        .iter()
-        .filter(|a| kind.is_none_or(|k| a.kind == k))
-        .filter(|a| lifecycle.is_none_or(|l| a.lifecycle == l))
-        .filter(|a| zone.is_empty() || a.zone.as_deref() == Some(zone))
-        .filter(|a| vendor.is_empty() || a.vendor.as_deref() == Some(vendor))
-        .filter(|a| matches_text(a, &needle))
-        .collect();
+    // Filtered, counted and paged in the database: the page reads 50 rows of an
+    // inventory of any size.
+    let mut filter = AssetFilter {
+        kind,
+        lifecycle,
+        zone: non_empty(zone).map(str::to_owned),
+        ..AssetFilter::default()
+    };
+    let search = AssetSearch {
+        vendor: non_empty(vendor).map(str::to_owned),
+        model: None,
+        text: non_empty(&q.q).map(str::to_owned),
+    };
+    let (no_filter, no_search) = (AssetFilter::default(), AssetSearch::default());
+    let ((zones, vendors), matching, everything) = tokio::try_join!(
+        state.store.asset_facets(),
+        state.store.count_assets(&filter, &search),
+        state.store.count_assets(&no_filter, &no_search),
+    )?;
+    let matching = usize::try_from(matching).unwrap_or(usize::MAX);
     let params = [
         ("kind", q.kind.trim()),
         ("zone", zone),
@@ -146,16 +137,26 @@ pub(super) async fn list(
         ("vendor", vendor),
         ("q", q.q.trim()),
     ];
-    let pager = Pager::new(page_number(&q.page), PER_PAGE, kept.len(), |n| {
+    let pager = Pager::new(page_number(&q.page), PER_PAGE, matching, |n| {
         let mut p = params.to_vec();
         let n = n.to_string();
         p.push(("page", &n));
         format!("/assets?{}", query(&p))
     });
-    let rows = kept[pager.range(PER_PAGE)]
-        .iter()
-        .map(|a| AssetRow::of(a))
-        .collect();
+    let range = pager.range(PER_PAGE);
+    filter.offset = range.start as u64;
+    filter.limit = Some(range.len() as u64);
+    let rows = if range.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .search_assets(&filter, &search)
+            .await?
+            .iter()
+            .map(AssetRow::of)
+            .collect()
+    };
     let page = AssetsPage {
         l: Layout::new(&who, "assets", "Assets"),
         kinds: Opt::list(
@@ -163,15 +164,19 @@ pub(super) async fn list(
             q.kind.trim(),
             Some("any kind"),
         ),
-        zones: Opt::list(zones.iter().copied(), zone, Some("any zone")),
+        zones: Opt::list(zones.iter().map(String::as_str), zone, Some("any zone")),
         lifecycles: Opt::list(
             Lifecycle::ALL.iter().map(|l| l.as_str()),
             q.lifecycle.trim(),
             Some("any state"),
         ),
-        vendors: Opt::list(vendors.iter().copied(), vendor, Some("any vendor")),
+        vendors: Opt::list(
+            vendors.iter().map(String::as_str),
+            vendor,
+            Some("any vendor"),
+        ),
         q: q.q.trim().to_owned(),
-        summary: format!("{} of {} assets match.", kept.len(), all.len()),
+        summary: format!("{matching} of {everything} assets match."),
         rows,
         pager,
     };
