@@ -648,15 +648,12 @@ pub fn clear_cookie_header(settings: &AuthSettings) -> String {
 }
 
 /// Revokes a token or session (audited `auth.revoke`) and forgets it at once.
-pub async fn revoke(state: &AppState, actor: &str, token_id: &str) -> Result<(), AuthError> {
-    state
-        .store
-        .token_revoke(actor, token_id)
-        .await
-        .map_err(|e| match e {
-            e if e.is_bad_input() => AuthError::Forbidden(e.to_string()),
-            e => AuthError::Internal(e.to_string()),
-        })?;
+pub async fn revoke(
+    state: &AppState,
+    actor: &str,
+    token_id: &str,
+) -> Result<(), pumpguard_store::StoreError> {
+    state.store.token_revoke(actor, token_id).await?;
     state.auth.forget(token_id);
     Ok(())
 }

@@ -250,13 +250,8 @@ async fn revoke_token(
             "only an admin revokes another user's tokens".into(),
         ));
     }
-    auth::revoke(&state, &who.actor(), &id)
-        .await
-        .map_err(|e| match e {
-            auth::AuthError::Forbidden(m) if m.contains("not found") => ApiError::not_found(m),
-            auth::AuthError::Forbidden(m) => ApiError::bad_request(m),
-            e => e.into(),
-        })?;
+    // Not found → 404, revoked already → 400 (ApiError from the store's error).
+    auth::revoke(&state, &who.actor(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
