@@ -156,6 +156,91 @@ pub enum Command {
     /// Refuses to start (exit 2) when the library's signature does not verify. SIGHUP
     /// reloads the library and certificates.
     Gateway(GatewayArgs),
+    /// Remote sensors a central pumpguard accepts: add (with a NATS password), list
+    /// (last contact, lag, counts), passwd, remove, and the nats-server configuration
+    /// that gives each its own subjects.
+    #[command(subcommand)]
+    Sensors(SensorsCmd),
+    /// The central side of remote sensing: read what sensors publish to NATS JetStream
+    /// (a durable consumer; several ingesters share the work) and write it to the store
+    /// in batches, each message once. Stops on SIGINT or SIGTERM after committing and
+    /// acknowledging the batch in hand.
+    SensorIngest(SensorIngestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SensorsCmd {
+    /// Accept a sensor. Its NATS password is the first line of --password-file, else
+    /// PUMPGUARD_NATS_PASSWORD, else a random one printed once; only its bcrypt hash is
+    /// stored. Run `sensors nats-config` afterwards and reload nats-server.
+    Add {
+        name: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// The sensors, with their last contact, lag and what they sent.
+    List {
+        #[arg(long, value_enum)]
+        format: Option<ListFormat>,
+    },
+    /// Set a sensor's NATS password (read as for `add`).
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Stop accepting a sensor's messages (what it sent stays).
+    Remove { name: String },
+    /// Write nats-server's `authorization` block: one user per sensor (`sensor-NAME`,
+    /// publishing only on pumpguard.v1.NAME.>) and one for the ingesters
+    /// (`pumpguard-ingest`, whose password is read from --ingest-password-file).
+    NatsConfig {
+        #[arg(long, value_name = "FILE")]
+        ingest_password_file: PathBuf,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// How to reach NATS.
+#[derive(Debug, Clone, Args)]
+pub struct NatsArgs {
+    /// The NATS user [default: sensor-NAME for a sensor, pumpguard-ingest for an
+    /// ingester, when a password is given].
+    #[arg(long)]
+    pub nats_user: Option<String>,
+    /// A file whose first line is the NATS password (else PUMPGUARD_NATS_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub nats_password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SensorIngestArgs {
+    /// The NATS server: nats://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The durable consumer's name: ingesters with the same name share the work.
+    #[arg(long, default_value = "ingest")]
+    pub consumer: String,
+    /// Messages written per transaction at most.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch: u64,
+    /// Seconds JetStream waits for an acknowledgement before delivering a message again.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ack_wait_seconds: u64,
+    /// The stream's size limit in MiB: beyond it NATS refuses new messages (the sensors
+    /// spool them) instead of dropping old ones.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub stream_max_mb: u64,
+    /// Stop after this many seconds without a message.
+    #[arg(long, value_name = "SECONDS")]
+    pub exit_when_idle: Option<u64>,
+    /// Summary format (text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<ShowFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -616,6 +701,28 @@ pub struct SenseArgs {
     /// store it at the end (0: do not). Once one is stored, the newest is used.
     #[arg(long, value_name = "M", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=10_080))]
     pub learn_minutes: u32,
+    /// Publish what is sensed to a central pumpguard over NATS JetStream instead of
+    /// writing it here (nats://HOST:PORT); needs --sensor-name. Messages NATS does not
+    /// take wait in --spool and are sent first next time.
+    #[arg(long, value_name = "URL", requires = "sensor_name", conflicts_with_all = ["policy", "syslog"])]
+    pub publish: Option<String>,
+    /// This sensor's name, as `pumpguard sensors add` accepted it centrally.
+    #[arg(long, value_name = "NAME", requires = "publish")]
+    pub sensor_name: Option<String>,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The spool file [default: pumpguard-sensor-NAME.spool in the current directory].
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    pub spool: Option<PathBuf>,
+    /// The spool's size limit in MiB; when full, sensing waits for NATS.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub spool_max_mb: u64,
+    /// On the way out, keep trying to send what waits in the spool this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub drain_seconds: u64,
+    /// Items (sightings, flows, …) per message at most (tests make many small ones).
+    #[arg(long, hide = true, default_value_t = pumpguard_fleet::schema::ITEMS_PER_MESSAGE)]
+    pub message_items: usize,
     /// Summary format (text on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<ShowFormat>,

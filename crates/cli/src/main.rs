@@ -18,6 +18,7 @@ mod output;
 mod pki;
 mod policy;
 mod sense;
+mod sensors;
 mod serve;
 mod sim;
 mod users;
@@ -77,5 +78,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Druglib(cmd) => druglib::run(&ctx, cmd).await,
         Command::Gateway(args) => gateway::run(&ctx, &args).await,
+        Command::Sensors(cmd) => sensors::run(&ctx, cmd).await,
+        Command::SensorIngest(args) => sensors::ingest(&ctx, &args).await,
     }
 }

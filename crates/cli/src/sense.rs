@@ -51,18 +51,127 @@ struct Report {
     #[serde(skip)]
     learning: bool,
     stats: SensorStats,
+    /// With --publish: what went to NATS (and what waits in the spool).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published: Option<pumpguard_fleet::PublishStats>,
     warnings: Vec<String>,
 }
 
-/// What a run reads and writes with, and the origin its writes are recorded under (the
-/// capture files, or `interface:IF`).
-#[derive(Clone, Copy)]
-struct Run<'a> {
-    ctx: &'a Context,
-    store: &'a Store,
-    args: &'a SenseArgs,
-    origin: &'a str,
-    policy: Option<&'a pumpguard_policy::Policy>,
+/// Where a run's batches go: the store here (with the origin its writes are recorded
+/// under: the capture files, or `interface:IF`), or a central pumpguard over NATS.
+// One per run: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Sink<'a> {
+    Local {
+        ctx: &'a Context,
+        store: &'a Store,
+        origin: &'a str,
+        policy: Option<&'a pumpguard_policy::Policy>,
+        forward: Forward,
+    },
+    Remote(pumpguard_fleet::Publisher),
+}
+
+impl Sink<'_> {
+    /// Stores or publishes one batch (an empty one only as a heartbeat).
+    async fn deliver(&mut self, batch: &Batch, report: &mut Report) -> Result<(), Fail> {
+        let empty = batch.sightings.is_empty()
+            && batch.flows.is_empty()
+            && batch.detections.is_empty()
+            && batch.druglib.is_empty();
+        let storing = Instant::now();
+        match self {
+            Sink::Local {
+                ctx,
+                store,
+                origin,
+                policy,
+                forward,
+            } => {
+                if empty {
+                    return Ok(());
+                }
+                let summary = store
+                    .record_sense(
+                        &ctx.actor,
+                        origin,
+                        &batch.sightings,
+                        &batch.flows,
+                        &batch.detections,
+                    )
+                    .await?;
+                report.store_seconds += storing.elapsed().as_secs_f64();
+                report.add(&summary, batch);
+                forward.send(store, &summary, report).await?;
+                druglib_reports(ctx, store, origin, batch, report, forward).await?;
+                policy_alerts(ctx, store, origin, *policy, batch, report, forward).await?;
+            }
+            Sink::Remote(publisher) => {
+                let result = if empty {
+                    publisher.heartbeat().await
+                } else {
+                    publisher.send(batch).await
+                };
+                result.map_err(|e| Fail::runtime(e.to_string()))?;
+                report.store_seconds += storing.elapsed().as_secs_f64();
+                report.flows += batch.flows.len() as u64;
+                report.devices += batch.sightings.len() as u64;
+                report.batches += u64::from(!empty);
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last batch: a publisher keeps sending what waits in its spool for up
+    /// to --drain-seconds, then says what is left.
+    async fn finish(self, args: &SenseArgs, report: &mut Report) -> Result<(), Fail> {
+        let Sink::Remote(mut publisher) = self else {
+            return Ok(());
+        };
+        let waiting = publisher
+            .drain(std::time::Duration::from_secs(args.drain_seconds))
+            .await
+            .map_err(|e| Fail::runtime(e.to_string()))?;
+        if waiting > 0 {
+            report.warnings.push(format!(
+                "{waiting} messages wait in {} for NATS; the next `sense --publish` with this spool sends them first",
+                publisher.spool_path().display()
+            ));
+        }
+        report.published = Some(publisher.stats());
+        publisher.close().await;
+        Ok(())
+    }
+}
+
+/// Connects the publisher of `--publish` (connecting goes on in the background while
+/// NATS is down).
+async fn publisher(args: &SenseArgs, url: &str) -> Result<pumpguard_fleet::Publisher, Fail> {
+    let name = args.sensor_name.clone().unwrap_or_default();
+    pumpguard_store::check_sensor_name(&name)?;
+    let (user, password) =
+        crate::sensors::nats_login(&args.nats, &pumpguard_fleet::natsconf::sensor_user(&name))?;
+    let spool = args
+        .spool
+        .clone()
+        .unwrap_or_else(|| format!("pumpguard-sensor-{name}.spool").into());
+    let opts = pumpguard_fleet::PublishOptions {
+        url: url.to_owned(),
+        sensor: name,
+        user,
+        password,
+        spool,
+        spool_max_bytes: args.spool_max_mb * 1024 * 1024,
+        ack_timeout: std::time::Duration::from_secs(5),
+        items_per_message: args.message_items,
+    };
+    pumpguard_fleet::Publisher::connect(&opts)
+        .await
+        .map_err(|e| match e {
+            pumpguard_fleet::FleetError::Input(m) => Fail::input(m),
+            pumpguard_fleet::FleetError::Spool(e) => Fail::input(e.to_string()),
+            other => Fail::runtime(other.to_string()),
+        })
 }
 
 /// Sends the alerts a batch raised or updated to a SIEM (`--syslog`). A receiver that
@@ -134,8 +243,25 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
         },
         ..SensorConfig::default()
     };
+    let origin = match &args.interface {
+        Some(interface) => format!("interface:{interface}"),
+        None => args
+            .pcap
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    if let Some(url) = &args.publish {
+        // A remote sensor keeps nothing here: no store, so no stored baseline to use
+        // and none learned.
+        config.learn = Learn::Off;
+        let sink = Sink::Remote(publisher(args, url).await?);
+        let (report, _) = sense(args, config, Report::default(), sink).await?;
+        return print(&report, args.format);
+    }
     // A bad --syslog, --policy or --db fails before any capture is read.
-    let mut forward = Forward::open(args)?;
+    let forward = Forward::open(args)?;
     let policy = match &args.policy {
         Some(path) => Some(crate::policy::load(path)?),
         None => None,
@@ -147,30 +273,34 @@ pub async fn run(ctx: &Context, args: &SenseArgs) -> Result<(), Fail> {
     report.learning = !matches!(learn, Learn::Off);
     config.baseline = stored.map(|(_, b)| Arc::new(b));
     config.learn = learn;
-    let origin = match &args.interface {
-        Some(interface) => format!("interface:{interface}"),
-        None => args
-            .pcap
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    };
-    let run = Run {
+    let sink = Sink::Local {
         ctx,
         store: &store,
-        args,
         origin: &origin,
         policy: policy.as_ref(),
+        forward,
     };
-    let (mut report, learned) = match &args.interface {
-        Some(interface) => live::run(run, interface, config, report, &mut forward).await?,
-        None => files(run, config, report, &mut forward).await?,
-    };
+    let (mut report, learned) = sense(args, config, report, sink).await?;
     if report.learning {
         save_learned(ctx, &store, args, &origin, learned, &mut report).await?;
     }
     print(&report, args.format)
+}
+
+/// Reads the captures or the interface into the sink; returns the report and what the
+/// sensor learned.
+async fn sense(
+    args: &SenseArgs,
+    config: SensorConfig,
+    mut report: Report,
+    mut sink: Sink<'_>,
+) -> Result<(Report, Option<Baseline>), Fail> {
+    let learned = match &args.interface {
+        Some(interface) => live::run(args, interface, config, &mut report, &mut sink).await?,
+        None => files(args, config, &mut report, &mut sink).await?,
+    };
+    sink.finish(args, &mut report).await?;
+    Ok((report, learned))
 }
 
 /// Which stored baseline the sensor compares with, and what it learns: `--learn` learns
@@ -229,18 +359,11 @@ async fn save_learned(
 /// Reads every file as one observation and writes it in one transaction: a file that
 /// turns out bad part-way leaves the store as it was.
 async fn files(
-    run: Run<'_>,
+    args: &SenseArgs,
     config: SensorConfig,
-    mut report: Report,
-    forward: &mut Forward,
-) -> Result<(Report, Option<Baseline>), Fail> {
-    let Run {
-        ctx,
-        store,
-        args,
-        origin,
-        policy,
-    } = run;
+    report: &mut Report,
+    sink: &mut Sink<'_>,
+) -> Result<Option<Baseline>, Fail> {
     let started = Instant::now();
     let mut sensor = Sensor::new(config);
     let total: u64 = args
@@ -251,7 +374,7 @@ async fn files(
     let bar = progress(total);
     let mut done = 0u64;
     for path in &args.pcap {
-        done += read_file(path, &mut sensor, &mut report, bar.as_ref(), done)?;
+        done += read_file(path, &mut sensor, report, bar.as_ref(), done)?;
     }
     report.sensing_peak_rss_kb = peak_rss_kb();
     report.stats = sensor.stats();
@@ -260,30 +383,16 @@ async fn files(
     if let Some(b) = &bar {
         b.set_message("storing");
     }
-    let storing = Instant::now();
-    let summary = store
-        .record_sense(
-            &ctx.actor,
-            origin,
-            &batch.sightings,
-            &batch.flows,
-            &batch.detections,
-        )
-        .await?;
-    report.store_seconds = storing.elapsed().as_secs_f64();
+    sink.deliver(&batch, report).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    report.add(&summary, &batch);
-    forward.send(store, &summary, &mut report).await?;
-    druglib_reports(ctx, store, origin, &batch, &mut report, forward).await?;
-    policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
     let live = report.stats.live_flows;
     report.stats = sensor.stats();
     report.stats.live_flows = live;
     report.frames = report.stats.frames;
     report.seconds = started.elapsed().as_secs_f64();
-    Ok((report, sensor.learned()))
+    Ok(sensor.learned())
 }
 
 /// Adds a stored batch's drug-library reports to the ledger (raising
@@ -466,8 +575,9 @@ fn baseline_text(report: &Report) -> String {
 #[cfg(feature = "live")]
 mod live {
     //! Live capture: a capture thread feeds the sensor and hands a batch over every
-    //! `--flush-seconds`; this task writes each in its own transaction. SIGINT or
-    //! SIGTERM stop the capture; the flows still open are ended and written first.
+    //! `--flush-seconds`; this task stores (each in its own transaction) or publishes
+    //! each. SIGINT or SIGTERM stop the capture; the flows still open are ended and
+    //! delivered first.
 
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -477,25 +587,19 @@ mod live {
     use pumpguard_sensor::{Batch, Sensor, SensorConfig, SensorStats};
     use pumpguard_wire::LiveCapture;
 
-    use super::{Forward, Report, Run};
+    use super::{Report, Sink};
+    use crate::args::SenseArgs;
     use crate::fail::Fail;
 
-    /// Captures until stopped; returns the report and, once the capture has ended, what
-    /// the sensor learned (the caller stores it once).
+    /// Captures until stopped; returns, once the capture has ended, what the sensor
+    /// learned (the caller stores it once).
     pub async fn run(
-        run: Run<'_>,
+        args: &SenseArgs,
         interface: &str,
         config: SensorConfig,
-        mut report: Report,
-        forward: &mut Forward,
-    ) -> Result<(Report, Option<Baseline>), Fail> {
-        let Run {
-            ctx,
-            store,
-            args,
-            origin,
-            policy,
-        } = run;
+        report: &mut Report,
+        sink: &mut Sink<'_>,
+    ) -> Result<Option<Baseline>, Fail> {
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -535,26 +639,7 @@ mod live {
                 Ok((stats, sensor.learned()))
             });
         while let Some(batch) = recv.recv().await {
-            if batch.sightings.is_empty()
-                && batch.flows.is_empty()
-                && batch.detections.is_empty()
-                && batch.druglib.is_empty()
-            {
-                continue;
-            }
-            let summary = store
-                .record_sense(
-                    &ctx.actor,
-                    origin,
-                    &batch.sightings,
-                    &batch.flows,
-                    &batch.detections,
-                )
-                .await?;
-            report.add(&summary, &batch);
-            forward.send(store, &summary, &mut report).await?;
-            super::druglib_reports(ctx, store, origin, &batch, &mut report, forward).await?;
-            super::policy_alerts(ctx, store, origin, policy, &batch, &mut report, forward).await?;
+            sink.deliver(&batch, report).await?;
         }
         let (stats, learned) = worker
             .join()
@@ -563,7 +648,7 @@ mod live {
         report.frames = stats.frames;
         report.stats = stats;
         report.seconds = started.elapsed().as_secs_f64();
-        Ok((report, learned))
+        Ok(learned)
     }
 }
 
@@ -572,16 +657,17 @@ mod live {
     use pumpguard_model::Baseline;
     use pumpguard_sensor::SensorConfig;
 
-    use super::{Forward, Report, Run};
+    use super::{Report, Sink};
+    use crate::args::SenseArgs;
     use crate::fail::Fail;
 
     pub async fn run(
-        _run: Run<'_>,
+        _args: &SenseArgs,
         _interface: &str,
         _config: SensorConfig,
-        _report: Report,
-        _forward: &mut Forward,
-    ) -> Result<(Report, Option<Baseline>), Fail> {
+        _report: &mut Report,
+        _sink: &mut Sink<'_>,
+    ) -> Result<Option<Baseline>, Fail> {
         Err(Fail::input(
             "this pumpguard was built without live capture: rebuild with `--features live` (needs libpcap-dev)",
         ))

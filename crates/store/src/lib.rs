@@ -45,6 +45,10 @@
 //!   `user_tokens`: bearer tokens (`kind` api) and console sessions (`session`, with its
 //!   `csrf` token) by public `id`, kept as the SHA-256 of the secret, with `expires` and
 //!   `revoked`.
+//! - `sensors`: remote sensors by `name` with when the central store last heard from
+//!   each (`last_contact`), when it sent that message (`last_sent`), the lag between
+//!   them (`lag_us`) and counters; `sensor_messages`: the ids of ingested messages
+//!   (kept 7 days), so that none is written twice.
 
 mod alerts;
 mod assessment;
@@ -53,6 +57,7 @@ mod audit;
 mod backend;
 mod baselines;
 mod druglib;
+mod fleet;
 mod pki;
 mod rows;
 mod sensing;
@@ -72,6 +77,10 @@ pub use assets::{AssetFilter, AssetSearch, ImportSummary, LifecycleChange};
 pub use audit::{AuditFilter, AuditVerdict};
 pub use druglib::{
     ApprovedLibrary, DruglibSummary, LedgerRow, LibraryApproval, LibraryReport, approved_match,
+};
+pub use fleet::{
+    IngestSummary, MESSAGE_ID_RETENTION_DAYS, SensorMessage, SensorRecord, Verdict,
+    check_sensor_name,
 };
 pub use pki::{
     CaRecord, CertRecord, EstUser, RevokedRecord, ServerKey, expiry_alerts,

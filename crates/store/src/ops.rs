@@ -720,15 +720,32 @@ pub(crate) async fn record_sense(
     flows: &[pumpguard_model::FlowRecord],
     detections: &[pumpguard_model::Detection],
 ) -> Result<crate::SenseSummary> {
-    use crate::sensing::{discovered_id, identity_changed, merge};
-
     crate::alerts::check_detections(detections)?;
     let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::new(head, actor);
+    let summary = record_sense_in(&mut tx, &mut chain, origin, sightings, flows, detections).await?;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// `record_sense` inside the caller's write transaction, chaining onto `chain` (the
+/// detections already checked).
+async fn record_sense_in(
+    tx: &mut Tx,
+    chain: &mut Chainer,
+    origin: &str,
+    sightings: &[pumpguard_model::Sighting],
+    flows: &[pumpguard_model::FlowRecord],
+    detections: &[pumpguard_model::Detection],
+) -> Result<crate::SenseSummary> {
+    use crate::sensing::{discovered_id, identity_changed, merge};
+
     let macs: Vec<String> = sightings
         .iter()
         .filter_map(|s| s.mac.map(|m| m.to_string()))
         .collect();
-    let by_mac = load_assets_by_mac(&mut tx, &macs).await?;
+    let by_mac = load_assets_by_mac(tx, &macs).await?;
     // Assets as this batch leaves them, by id: a later sighting sees earlier merges.
     let mut current: HashMap<String, Asset> = HashMap::new();
     let mut before: HashMap<String, Option<Asset>> = HashMap::new();
@@ -744,7 +761,7 @@ pub(crate) async fn record_sense(
             let Some(id) = discovered_id(s) else { continue };
             stored = match current.get(id.as_str()) {
                 Some(a) => Some(a.clone()),
-                None => load_assets(&mut tx, &[id.as_str()])
+                None => load_assets(tx, &[id.as_str()])
                     .await?
                     .remove(id.as_str()),
             };
@@ -752,7 +769,7 @@ pub(crate) async fn record_sense(
                 && s.mac.is_none()
                 && let Some(ip) = s.ips.first()
             {
-                stored = load_asset_by_ip(&mut tx, *ip).await?;
+                stored = load_asset_by_ip(tx, *ip).await?;
             }
         }
         if let Some(a) = &stored
@@ -791,7 +808,6 @@ pub(crate) async fn record_sense(
         current.insert(id, after);
     }
 
-    let mut chain = Chainer::new(head, actor);
     let mut summary = crate::SenseSummary::default();
     let mut writes: Vec<&Asset> = Vec::new();
     let mut alerts: Vec<pumpguard_model::Alert> = Vec::new();
@@ -837,11 +853,11 @@ pub(crate) async fn record_sense(
         }
         writes.push(after);
     }
-    upsert_assets(&mut tx, &writes).await?;
+    upsert_assets(tx, &writes).await?;
 
     let rows: Vec<EvidenceRow> = evidence.into_values().collect();
     summary.evidence = rows.len() as u64;
-    upsert_evidence(&mut tx, &rows).await?;
+    upsert_evidence(tx, &rows).await?;
 
     let mut merged: HashMap<String, pumpguard_model::FlowRecord> = HashMap::new();
     for f in flows {
@@ -859,20 +875,20 @@ pub(crate) async fn record_sense(
             .cmp(&b.1.first_seen)
             .then_with(|| a.0.cmp(&b.0))
     });
-    upsert_flows(&mut tx, &flow_rows).await?;
+    upsert_flows(tx, &flow_rows).await?;
 
     // Detections, tied to assets as this batch leaves them (else as stored).
     let ends: Vec<Option<&pumpguard_model::Endpoint>> = detections
         .iter()
         .flat_map(|d| [Some(&d.subject), d.peer.as_ref()])
         .collect();
-    let tied = tie_endpoints(&mut tx, &current, &ends).await?;
+    let tied = tie_endpoints(tx, &current, &ends).await?;
     for (d, ends) in detections.iter().zip(tied.chunks(2)) {
         let subject = ends.first().cloned().flatten();
         let peer = ends.get(1).cloned().flatten().map(|(id, _)| id);
         alerts.push(crate::alerts::from_detection(d, subject, peer));
     }
-    write_alerts(&mut tx, &mut chain, origin, alerts, &mut summary).await?;
+    write_alerts(tx, chain, origin, alerts, &mut summary).await?;
 
     if summary.assets_created > 0 || summary.assets_updated > 0 || summary.alerts_raised > 0 {
         chain.record(
@@ -887,8 +903,6 @@ pub(crate) async fn record_sense(
             }),
         );
     }
-    append(&mut tx, &chain.entries).await?;
-    tx.commit().await?;
     Ok(summary)
 }
 
@@ -2854,13 +2868,27 @@ pub(crate) async fn record_druglib_reports(
     origin: &str,
     reports: &[crate::druglib::LibraryReport],
 ) -> Result<crate::druglib::DruglibSummary> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::new(head, actor);
+    let summary = record_druglib_in(&mut tx, &mut chain, origin, reports).await?;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// `record_druglib_reports` inside the caller's write transaction.
+async fn record_druglib_in(
+    tx: &mut Tx,
+    chain: &mut Chainer,
+    origin: &str,
+    reports: &[crate::druglib::LibraryReport],
+) -> Result<crate::druglib::DruglibSummary> {
     use crate::druglib::{approved_match, unknown_version_alert};
     let (min, max) = match DIALECT {
         crate::Dialect::Sqlite => ("MIN", "MAX"),
         crate::Dialect::Postgres => ("LEAST", "GREATEST"),
     };
 
-    let (mut tx, head) = begin_write(pool).await?;
     let ends: Vec<Option<&pumpguard_model::Endpoint>> = reports
         .iter()
         .flat_map(|r| {
@@ -2868,7 +2896,7 @@ pub(crate) async fn record_druglib_reports(
             [pump, Some(&r.reporter)]
         })
         .collect();
-    let tied = tie_endpoints(&mut tx, &HashMap::new(), &ends).await?;
+    let tied = tie_endpoints(tx, &HashMap::new(), &ends).await?;
     let fallback = |e: &pumpguard_model::Endpoint| {
         Some(crate::alerts::end_key(None, Some(e))).filter(|k| !k.is_empty())
     };
@@ -2951,7 +2979,7 @@ pub(crate) async fn record_druglib_reports(
         for id in chunk {
             q = q.bind(*id);
         }
-        known.extend(q.fetch_all(&mut *tx).await?);
+        known.extend(q.fetch_all(&mut **tx).await?);
     }
 
     let writes: Vec<&LedgerWrite> = order.iter().filter_map(|k| rows.get(k)).collect();
@@ -2984,11 +3012,10 @@ pub(crate) async fn record_druglib_reports(
                 .bind(w.last_seen)
                 .bind(w.count);
         }
-        q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
     }
 
-    let approved = load_approved(&mut tx).await?;
-    let mut chain = Chainer::new(head, actor);
+    let approved = load_approved(tx).await?;
     let mut summary = crate::druglib::DruglibSummary {
         reports: writes.len() as u64,
         ..Default::default()
@@ -3039,12 +3066,10 @@ pub(crate) async fn record_druglib_reports(
         }
     }
     let mut sensed = crate::SenseSummary::default();
-    write_alerts(&mut tx, &mut chain, origin, alerts, &mut sensed).await?;
+    write_alerts(tx, chain, origin, alerts, &mut sensed).await?;
     summary.alerts_raised = sensed.alerts_raised;
     summary.alerts_updated = sensed.alerts_updated;
     summary.alert_ids = sensed.alert_ids;
-    append(&mut tx, &chain.entries).await?;
-    tx.commit().await?;
     Ok(summary)
 }
 
@@ -3393,4 +3418,199 @@ pub(crate) async fn counts(pool: &Pool<Db>) -> Result<crate::users::Counts> {
         alerts,
         audit_entries,
     })
+}
+
+pub(crate) async fn sensor_add(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    nats_password_hash: &str,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let existed: Option<(String,)> = sqlx::query_as("SELECT name FROM sensors WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if existed.is_some() {
+        return Err(StoreError::Invalid(format!("sensor '{name}' exists")));
+    }
+    sqlx::query("INSERT INTO sensors (name, created, nats_password_hash) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(time::to_micros(time::now()))
+        .bind(nats_password_hash)
+        .execute(&mut *tx)
+        .await?;
+    let mut chain = Chainer::new(head, actor);
+    chain.record("sensor.add", format!("sensor:{name}"), json!({}));
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn sensor_set_password(
+    pool: &Pool<Db>,
+    actor: &str,
+    name: &str,
+    nats_password_hash: &str,
+) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let done = sqlx::query("UPDATE sensors SET nats_password_hash = $2 WHERE name = $1")
+        .bind(name)
+        .bind(nats_password_hash)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("sensor '{name}'")));
+    }
+    let mut chain = Chainer::new(head, actor);
+    chain.record("sensor.password", format!("sensor:{name}"), json!({}));
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn sensor_remove(pool: &Pool<Db>, actor: &str, name: &str) -> Result<()> {
+    let (mut tx, head) = begin_write(pool).await?;
+    let done = sqlx::query("DELETE FROM sensors WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("sensor '{name}'")));
+    }
+    let mut chain = Chainer::new(head, actor);
+    chain.record("sensor.remove", format!("sensor:{name}"), json!({}));
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn sensors(pool: &Pool<Db>) -> Result<Vec<crate::fleet::SensorRow>> {
+    let sql = format!(
+        "SELECT {} FROM sensors ORDER BY name",
+        crate::fleet::SENSOR_COLUMNS
+    );
+    Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?)
+}
+
+pub(crate) async fn ingest(
+    pool: &Pool<Db>,
+    actor: &str,
+    messages: &[crate::fleet::SensorMessage],
+) -> Result<crate::fleet::IngestSummary> {
+    use std::collections::HashSet;
+
+    use crate::fleet::{IngestSummary, MESSAGE_ID_RETENTION_DAYS, SensorMessage, Verdict};
+
+    let (mut tx, head) = begin_write(pool).await?;
+    let mut chain = Chainer::new(head, actor);
+    let now = time::to_micros(time::now());
+    let known: HashSet<String> = sqlx::query_as::<_, (String,)>("SELECT name FROM sensors")
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(n,)| n)
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT msg_id FROM sensor_messages WHERE msg_id IN {}",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        seen.extend(q.fetch_all(&mut *tx).await?.into_iter().map(|(id,)| id));
+    }
+
+    let mut summary = IngestSummary::default();
+    // The fresh messages per sensor, sensors in order of first appearance.
+    let mut groups: Vec<(&str, Vec<&SensorMessage>)> = Vec::new();
+    for m in messages {
+        let verdict = if !known.contains(&m.sensor) {
+            Verdict::Rejected(format!("unknown sensor '{}'", m.sensor))
+        } else if !seen.insert(m.id.clone()) {
+            Verdict::Duplicate
+        } else if let Err(e) = crate::alerts::check_detections(&m.detections)
+            .and_then(|()| crate::druglib::check_reports(&m.druglib))
+        {
+            Verdict::Rejected(e.to_string())
+        } else {
+            match groups.iter_mut().find(|(s, _)| *s == m.sensor) {
+                Some((_, ms)) => ms.push(m),
+                None => groups.push((m.sensor.as_str(), vec![m])),
+            }
+            Verdict::Applied
+        };
+        summary.verdicts.push(verdict);
+    }
+
+    for (sensor, ms) in &groups {
+        let origin = format!("sensor:{sensor}");
+        let sightings: Vec<_> = ms.iter().flat_map(|m| m.sightings.iter().cloned()).collect();
+        let flows: Vec<_> = ms.iter().flat_map(|m| m.flows.iter().cloned()).collect();
+        let detections: Vec<_> = ms
+            .iter()
+            .flat_map(|m| m.detections.iter().cloned())
+            .collect();
+        let druglib: Vec<_> = ms.iter().flat_map(|m| m.druglib.iter().cloned()).collect();
+        let s = record_sense_in(&mut tx, &mut chain, &origin, &sightings, &flows, &detections)
+            .await?;
+        summary.sense.assets_created += s.assets_created;
+        summary.sense.assets_updated += s.assets_updated;
+        summary.sense.flows += s.flows;
+        summary.sense.evidence += s.evidence;
+        summary.sense.alerts_raised += s.alerts_raised;
+        summary.sense.alerts_updated += s.alerts_updated;
+        summary.sense.alert_ids.extend(s.alert_ids);
+        if !druglib.is_empty() {
+            let d = record_druglib_in(&mut tx, &mut chain, &origin, &druglib).await?;
+            summary.druglib.reports += d.reports;
+            summary.druglib.new_versions += d.new_versions;
+            summary.druglib.alerts_raised += d.alerts_raised;
+            summary.druglib.alerts_updated += d.alerts_updated;
+            summary.druglib.alert_ids.extend(d.alert_ids);
+        }
+        for chunk in ms.chunks(CHUNK / 4) {
+            let sql = format!(
+                "INSERT INTO sensor_messages (msg_id, sensor, ingested) VALUES {}",
+                crate::rows::values_placeholders(DIALECT, chunk.len(), 3)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for m in chunk {
+                q = q.bind(m.id.as_str()).bind(*sensor).bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let Some(newest) = ms.iter().max_by_key(|m| m.sent) else {
+            continue;
+        };
+        let sent = time::to_micros(newest.sent);
+        let observations: u64 = ms.iter().map(|m| m.observations()).sum();
+        summary.observations += observations;
+        sqlx::query(
+            "UPDATE sensors SET last_contact = $2, \
+             last_run = CASE WHEN last_sent IS NULL OR last_sent <= $3 THEN $4 ELSE last_run END, \
+             last_sent = CASE WHEN last_sent IS NULL OR last_sent < $3 THEN $3 ELSE last_sent END, \
+             lag_us = $2 - $3, messages = messages + $5, observations = observations + $6 \
+             WHERE name = $1",
+        )
+        .bind(*sensor)
+        .bind(now)
+        .bind(sent)
+        .bind(newest.run.as_str())
+        .bind(ms.len() as i64)
+        .bind(observations as i64)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM sensor_messages WHERE ingested < $1")
+        .bind(now - MESSAGE_ID_RETENTION_DAYS * 86_400_000_000)
+        .execute(&mut *tx)
+        .await?;
+    append(&mut tx, &chain.entries).await?;
+    tx.commit().await?;
+    Ok(summary)
 }

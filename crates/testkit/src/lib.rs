@@ -1,10 +1,11 @@
 //! Throwaway databases for tests: a SQLite file in a temporary directory, or a fresh
 //! PostgreSQL database on the server named by `PUMPGUARD_TEST_PG` (dropped afterwards).
 //! Tests that need PostgreSQL call [`pg_url`] and skip, saying why, when it is unset.
-//! [`radius`] runs a real FreeRADIUS and eapol_test.
+//! [`radius`] runs a real FreeRADIUS and eapol_test; [`nats`] a real nats-server.
 
 #![allow(clippy::print_stderr)]
 
+pub mod nats;
 pub mod radius;
 
 use std::path::PathBuf;
