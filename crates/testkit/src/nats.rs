@@ -49,7 +49,9 @@ impl Nats {
             dir.path().join("js").display()
         );
         if let Some(auth) = authorization {
-            conf.push_str(&format!("include \"{}\"\n", auth.display()));
+            // nats-server reads an include relative to the including file.
+            std::fs::copy(auth, dir.path().join("auth.conf")).expect("copy");
+            conf.push_str("include \"auth.conf\"\n");
         }
         std::fs::write(dir.path().join("nats.conf"), conf).expect("config");
         let mut nats = Nats {
@@ -80,7 +82,7 @@ impl Nats {
             .arg(self.log())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("nats.err")).expect("stderr file"))
             .spawn()
             .expect("nats-server is installed (.ci/run installs it)");
         self.child = Some(child);
@@ -97,7 +99,8 @@ impl Nats {
                 && let Some(status) = c.try_wait().expect("wait")
             {
                 panic!(
-                    "nats-server exited ({status}):\n{}",
+                    "nats-server exited ({status}):\n{}{}",
+                    std::fs::read_to_string(self.dir.path().join("nats.err")).unwrap_or_default(),
                     std::fs::read_to_string(self.log()).unwrap_or_default()
                 );
             }
