@@ -44,6 +44,18 @@ const PAGES: &[(&str, &str, &str, &[&str])] = &[
     ),
     ("Policy", "/policy", "Policy", &["pumps"]),
     ("PKI", "/pki", "PKI", &[]),
+    // The demo has no remote sensor: the page says how to add one.
+    (
+        "Sensors",
+        "/sensors",
+        "Sensors",
+        &[
+            "No remote sensor has been added",
+            "pumpguard sensors add NAME",
+            "pumpguard sensors nats-config",
+            "--sensor-name NAME",
+        ],
+    ),
     (
         "Audit",
         "/audit",

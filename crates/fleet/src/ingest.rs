@@ -19,6 +19,10 @@ use tokio::sync::watch;
 use crate::FleetError;
 use crate::schema::{self, STREAM, SUBJECT_PREFIX};
 
+/// Message bytes per transaction (and prefetched) at most: what one transaction holds
+/// decoded stays some tens of MiB however large the messages.
+const MAX_BATCH_BYTES: usize = 4 << 20;
+
 /// Where and how the ingester reads.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -56,6 +60,8 @@ pub struct IngestReport {
     pub assets_created: u64,
     pub alerts_raised: u64,
     pub seconds: f64,
+    /// From the first message received to the last commit.
+    pub active_seconds: f64,
     /// Seconds spent in store transactions.
     pub store_seconds: f64,
 }
@@ -114,6 +120,7 @@ pub async fn run(
     let mut report = IngestReport::default();
     let mut warned: HashSet<String> = HashSet::new();
     let mut idle_since = Instant::now();
+    let mut first_at: Option<Instant> = None;
 
     'connect: loop {
         if *stop.borrow() {
@@ -132,6 +139,7 @@ pub async fn run(
         let mut messages = match consumer
             .stream()
             .max_messages_per_batch(opts.batch)
+            .max_bytes_per_batch(MAX_BATCH_BYTES)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(10))
             .messages()
@@ -168,10 +176,14 @@ pub async fn run(
                 None => continue 'connect,
             }
             let deadline = Instant::now() + opts.linger;
-            while batch.len() < opts.batch {
+            let mut bytes: usize = batch.iter().map(|m| m.payload.len()).sum();
+            while batch.len() < opts.batch && bytes < MAX_BATCH_BYTES {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match tokio::time::timeout(left, messages.next()).await {
-                    Ok(Some(Ok(m))) => batch.push(m),
+                    Ok(Some(Ok(m))) => {
+                        bytes += m.payload.len();
+                        batch.push(m);
+                    }
                     Ok(Some(Err(e))) => {
                         log(&format!("reading {STREAM}: {e}"));
                         break;
@@ -180,7 +192,9 @@ pub async fn run(
                 }
             }
             idle_since = Instant::now();
+            let first = *first_at.get_or_insert(idle_since);
             commit(store, opts, batch, &mut report, &mut warned, &mut stop, log).await?;
+            report.active_seconds = first.elapsed().as_secs_f64();
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), client.flush()).await;

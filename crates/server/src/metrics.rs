@@ -1,12 +1,13 @@
 //! `GET /metrics`: Prometheus metrics in the OpenMetrics text format (the Prometheus
 //! project's `prometheus-client`). Request counts and latency per route are counted as
 //! requests pass ([`track`]); what the store holds (assets, flows, packets, bytes, alerts,
-//! audit entries, vulnerability findings) is read from it at each scrape, so several
-//! servers on one PostgreSQL report the same figures. Reading it needs a token with the
+//! audit entries, vulnerability findings, and each remote sensor's lag, last contact and
+//! messages) is read from it at each scrape, so several servers on one PostgreSQL report
+//! the same figures. Reading it needs a token with the
 //! `read` permission, as every other read does.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Router;
@@ -21,6 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use pumpguard_model::time::Timestamp;
 
 use crate::AppState;
 use crate::api::ApiError;
@@ -47,6 +49,16 @@ pub struct Metrics {
     findings: Gauge,
     vulnerable_assets: Gauge,
     logins_failed: Counter<u64, AtomicU64>,
+    /// Per sensor: the lag of its last message, the age of its last contact (only
+    /// sensors heard from), and the messages and observations ingested from it.
+    sensor_lag: Family<Labels, Gauge<f64, AtomicU64>>,
+    sensor_contact_age: Family<Labels, Gauge<f64, AtomicU64>>,
+    sensor_messages: Family<Labels, Counter>,
+    sensor_observations: Family<Labels, Counter>,
+    /// Held while a scrape refills the store's figures and encodes them, so that two
+    /// scrapes at once neither see each other's half-filled families nor add their
+    /// counts twice.
+    scrape: Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -81,6 +93,10 @@ impl Default for Metrics {
         findings.set(-1);
         vulnerable_assets.set(-1);
         let logins_failed = Counter::default();
+        let sensor_lag = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let sensor_contact_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let sensor_messages = Family::<Labels, Counter>::default();
+        let sensor_observations = Family::<Labels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route and status",
@@ -126,6 +142,28 @@ impl Default for Metrics {
             "Failed logins since the server started",
             logins_failed.clone(),
         );
+        registry.register_with_unit(
+            "sensor_lag",
+            "Time the remote sensor's last message took from being sent to being ingested",
+            prometheus_client::registry::Unit::Seconds,
+            sensor_lag.clone(),
+        );
+        registry.register_with_unit(
+            "sensor_last_contact_age",
+            "Time since the remote sensor's last message was ingested (sensors heard from)",
+            prometheus_client::registry::Unit::Seconds,
+            sensor_contact_age.clone(),
+        );
+        registry.register(
+            "sensor_messages",
+            "Messages ingested from the remote sensor (duplicates not counted)",
+            sensor_messages.clone(),
+        );
+        registry.register(
+            "sensor_observations",
+            "Evidence, flows, detections and drug-library reports in the remote sensor's messages",
+            sensor_observations.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -139,6 +177,11 @@ impl Default for Metrics {
             findings,
             vulnerable_assets,
             logins_failed,
+            sensor_lag,
+            sensor_contact_age,
+            sensor_messages,
+            sensor_observations,
+            scrape: Mutex::new(()),
         }
     }
 }
@@ -172,9 +215,37 @@ impl Metrics {
         self.logins_failed.inc();
     }
 
+    /// Refills the per-sensor families (sensors removed since the last scrape go).
+    fn set_sensors(&self, sensors: &[pumpguard_store::SensorRecord], now: Timestamp) {
+        self.sensor_lag.clear();
+        self.sensor_contact_age.clear();
+        self.sensor_messages.clear();
+        self.sensor_observations.clear();
+        for s in sensors {
+            let labels: Labels = vec![("sensor", s.name.clone())];
+            if let Some(ms) = s.lag_ms {
+                self.sensor_lag
+                    .get_or_create(&labels)
+                    .set(ms as f64 / 1000.0);
+            }
+            if let Some(t) = s.last_contact {
+                let age = now.duration_since(t).as_secs_f64().max(0.0);
+                self.sensor_contact_age.get_or_create(&labels).set(age);
+            }
+            self.sensor_messages
+                .get_or_create(&labels)
+                .inc_by(u64::try_from(s.messages).unwrap_or(0));
+            self.sensor_observations
+                .get_or_create(&labels)
+                .inc_by(u64::try_from(s.observations).unwrap_or(0));
+        }
+    }
+
     /// The exposition, after reading the store's counts.
     pub async fn render(&self, store: &pumpguard_store::Store) -> Result<String, ApiError> {
-        let counts = store.counts().await?;
+        let (counts, sensors) = tokio::try_join!(store.counts(), store.sensors())?;
+        let now = pumpguard_model::time::now();
+        let _scrape = self.scrape.lock().unwrap_or_else(|e| e.into_inner());
         self.assets.clear();
         for (kind, n) in &counts.assets {
             self.assets
@@ -201,6 +272,7 @@ impl Metrics {
         self.packets.set(counts.packets);
         self.bytes.set(counts.bytes);
         self.audit_entries.set(counts.audit_entries);
+        self.set_sensors(&sensors, now);
         let mut text = String::new();
         encode(&mut text, &self.registry).map_err(ApiError::internal)?;
         Ok(text)

@@ -223,6 +223,7 @@ async fn the_document_lists_exactly_the_routes_served() {
         "/api/v1/alerts/{id}/ack",
         "/api/v1/alerts/{id}/resolve",
         "/api/v1/flows",
+        "/api/v1/sensors",
         "/api/v1/vulnerabilities",
         "/api/v1/findings",
         "/api/v1/assessment/questions",
@@ -724,6 +725,171 @@ async fn flows_filter_and_page() {
                 .as_str()
                 .expect("error")
                 .starts_with("ip:")
+        );
+    }
+}
+
+/// `/metrics` as python prometheus_client's OpenMetrics parser reads it: every sample
+/// of the `pumpguard_sensor_*` families as `name{sensor} value` lines, sorted.
+fn sensor_samples(metrics: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("metrics.txt");
+    std::fs::write(&file, metrics).expect("write");
+    let script = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n\
+        for f in p(open(sys.argv[1]).read()):\n\
+        \x20   for s in f.samples:\n\
+        \x20       if s.name.startswith('pumpguard_sensor_'):\n\
+        \x20           print(f\"{f.type} {s.name}{{{s.labels.get('sensor')}}} {s.value}\")\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .expect("python3 is not installed");
+    assert!(
+        out.status.success(),
+        "/metrics does not parse: {}\n{metrics}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test]
+async fn sensors_list_with_their_status_and_metrics() {
+    for db in common::databases("api_sensors").await {
+        let env = Env::new(db, true).await;
+        let empty = env.get(Role::Viewer, "/api/v1/sensors").await;
+        assert_eq!(empty, json!({ "items": [], "next": null }));
+        let store = &env.state.store;
+        for name in ["s1", "s2"] {
+            store
+                .sensor_add("test", name, "$2a$04$not.a.real.hash")
+                .await
+                .expect("sensor");
+        }
+        let sent = pumpguard_model::time::now() - jiff::SignedDuration::from_secs(2);
+        let summary = store
+            .ingest(
+                "test",
+                &[pumpguard_store::SensorMessage {
+                    id: "s1.run.1".into(),
+                    sensor: "s1".into(),
+                    run: "run".into(),
+                    sent,
+                    ..Default::default()
+                }],
+            )
+            .await
+            .expect("ingest");
+        assert_eq!(summary.verdicts, vec![pumpguard_store::Verdict::Applied]);
+
+        let sensors = env.all_pages("/api/v1/sensors", 1).await;
+        assert_eq!(sensors.len(), 2, "{sensors:?}");
+        let s1 = sensors.iter().find(|s| s["name"] == "s1").expect("s1");
+        let s2 = sensors.iter().find(|s| s["name"] == "s2").expect("s2");
+        assert_eq!(s1["status"], "ok", "{s1}");
+        assert_eq!(s1["messages"], 1, "{s1}");
+        assert_eq!(s1["observations"], 0, "{s1}");
+        assert_eq!(s1["last_run"], "run", "{s1}");
+        let lag = s1["lag_ms"].as_i64().expect("lag_ms");
+        assert!((0..60_000).contains(&lag), "{s1}");
+        assert!(lag >= 1_900, "sent 2 s before the ingest: {s1}");
+        let since = s1["seconds_since_contact"].as_i64().expect("seconds");
+        assert!((0..60).contains(&since), "{s1}");
+        for field in ["created", "last_contact", "last_sent"] {
+            let t = s1[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{field}: {s1}"));
+            t.parse::<jiff::Timestamp>()
+                .unwrap_or_else(|e| panic!("{field} is not RFC 3339 ({e}): {s1}"));
+        }
+        let sent_back: jiff::Timestamp = s1["last_sent"].as_str().expect("t").parse().expect("t");
+        assert_eq!(sent_back, sent);
+        assert_eq!(s2["status"], "never", "{s2}");
+        assert_eq!(s2["messages"], 0, "{s2}");
+        for field in [
+            "last_contact",
+            "last_sent",
+            "lag_ms",
+            "seconds_since_contact",
+            "last_run",
+        ] {
+            assert!(s2[field].is_null(), "{field}: {s2}");
+        }
+        assert!(
+            s2["nats_password_hash"].is_null(),
+            "the hash stays in: {s2}"
+        );
+        assert!(
+            !env.call(
+                Method::GET,
+                "/api/v1/sensors",
+                Some(env.token(Role::Viewer)),
+                None
+            )
+            .await
+            .text()
+            .contains("$2a$")
+        );
+        let a = env
+            .call(
+                Method::GET,
+                "/api/v1/sensors?limit=0",
+                Some(env.token(Role::Viewer)),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(a.json()["error"].is_string());
+
+        // /metrics: per sensor, lag and contact age only for the one heard from.
+        let metrics = env
+            .call(Method::GET, "/metrics", Some(env.token(Role::Viewer)), None)
+            .await;
+        assert_eq!(metrics.status, StatusCode::OK);
+        let text = metrics.text();
+        let samples = sensor_samples(&text);
+        let value = |prefix: &str| -> f64 {
+            let line = samples
+                .iter()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix} in {samples:?}"));
+            line.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("value")
+        };
+        let lag_s = value("gauge pumpguard_sensor_lag_seconds{s1} ");
+        assert!((lag_s - lag as f64 / 1000.0).abs() < 1e-9, "{samples:?}");
+        let age = value("gauge pumpguard_sensor_last_contact_age_seconds{s1} ");
+        assert!((0.0..60.0).contains(&age), "{samples:?}");
+        assert_eq!(value("counter pumpguard_sensor_messages_total{s1} "), 1.0);
+        assert_eq!(value("counter pumpguard_sensor_messages_total{s2} "), 0.0);
+        assert_eq!(
+            value("counter pumpguard_sensor_observations_total{s2} "),
+            0.0
+        );
+        assert!(
+            !samples
+                .iter()
+                .any(|l| l.contains("{s2}") && l.contains("seconds")),
+            "no lag or contact age for a sensor never heard from: {samples:?}"
+        );
+        // A second scrape says the same (the counters are refilled, not added to).
+        let again = env
+            .call(Method::GET, "/metrics", Some(env.token(Role::Viewer)), None)
+            .await;
+        assert!(
+            again
+                .text()
+                .contains("pumpguard_sensor_messages_total{sensor=\"s1\"} 1\n"),
+            "{}",
+            again.text()
         );
     }
 }

@@ -592,6 +592,7 @@ async fn every_page_answers_with_its_heading() {
         ("/assessment/register", "Risk register"),
         ("/policy", "Policy"),
         ("/pki", "PKI"),
+        ("/sensors", "Sensors"),
         ("/audit", "Audit trail"),
         ("/users", "Users"),
     ];
@@ -614,6 +615,7 @@ async fn every_page_answers_with_its_heading() {
             ">Risk assessment</a>",
             ">Policy</a>",
             ">PKI</a>",
+            ">Sensors</a>",
             ">Audit</a>",
             ">Users</a>",
         ] {
@@ -905,6 +907,93 @@ async fn forms_need_the_csrf_token_and_the_permission() {
             .expect("triage")
             .is_empty()
     );
+}
+
+/// The `<tr>` of the Sensors table whose row header is `name`.
+fn sensor_row<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html
+        .find(&format!(">{name}</th>"))
+        .unwrap_or_else(|| panic!("a row for {name}: {html}"));
+    let end = html[start..].find("</tr>").expect("row end") + start;
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn the_sensors_page_shows_each_sensor_or_how_to_add_one() {
+    let env = env().await;
+    let vic = login(&env, "vic").await;
+    let empty = send(&env, get("/sensors", Some(&vic.cookie))).await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert_eq!(check_page("/sensors", &empty.body), "Sensors");
+    assert!(empty.body.contains(r#"aria-current="page">Sensors</a>"#));
+    for words in [
+        "No remote sensor has been added",
+        "<code>pumpguard sensors add NAME</code>",
+        "<code>pumpguard sensors nats-config</code>",
+        "<code>pumpguard sense --publish nats://HOST:PORT --sensor-name NAME</code>",
+    ] {
+        assert!(empty.body.contains(words), "{words}: {}", empty.body);
+    }
+    assert!(!empty.body.contains("<table"), "no empty table");
+
+    let store = &env.state.store;
+    for name in ["ward-3", "ward-5", "ward-7"] {
+        store
+            .sensor_add("test", name, "$2a$04$not.a.real.hash")
+            .await
+            .expect("sensor");
+    }
+    let now = time::now();
+    let message = |sensor: &str, n: u32, sent_ago: i64| pumpguard_store::SensorMessage {
+        id: format!("{sensor}.run-1.{n}"),
+        sensor: sensor.into(),
+        run: "run-1".into(),
+        sent: now - jiff::SignedDuration::from_secs(sent_ago),
+        ..Default::default()
+    };
+    store
+        .ingest(
+            "test",
+            &[
+                message("ward-3", 1, 3),
+                message("ward-3", 2, 2),
+                message("ward-7", 1, 120),
+            ],
+        )
+        .await
+        .expect("ingest");
+    let page = send(&env, get("/sensors", Some(&vic.cookie))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(check_page("/sensors", &page.body), "Sensors");
+    assert!(!page.body.contains("No remote sensor has been added"));
+    assert!(page.body.contains("<caption>"), "a captioned table");
+    assert!(page.body.contains(r#"<th scope="col">Status</th>"#));
+    assert!(
+        page.body
+            .contains("3 sensors: 1 ok, 1 lagging, 0 silent, 1 never heard from.")
+    );
+    let ok = sensor_row(&page.body, "ward-3");
+    assert!(ok.contains(r#"<span class="badge yes">ok</span>"#), "{ok}");
+    assert!(ok.contains(" s ago"), "{ok}");
+    assert!(ok.contains(" UTC)"), "the absolute time: {ok}");
+    assert!(ok.contains(">2</td>"), "two messages: {ok}");
+    assert!(ok.contains("run-1"), "{ok}");
+    let lagging = sensor_row(&page.body, "ward-7");
+    assert!(
+        lagging.contains(r#"<span class="badge partial">lagging</span>"#),
+        "{lagging}"
+    );
+    assert!(
+        lagging.contains(">120 s</td>") || lagging.contains(">121 s</td>"),
+        "a lag of 120 s: {lagging}"
+    );
+    let never = sensor_row(&page.body, "ward-5");
+    assert!(
+        never.contains(r#"<span class="badge unknown">never</span>"#),
+        "{never}"
+    );
+    assert!(never.contains(">never</td>"), "no contact: {never}");
+    assert!(!page.body.contains("$2a$"), "the password hash stays in");
 }
 
 #[tokio::test]

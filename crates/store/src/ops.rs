@@ -746,6 +746,15 @@ async fn record_sense_in(
         .filter_map(|s| s.mac.map(|m| m.to_string()))
         .collect();
     let by_mac = load_assets_by_mac(tx, &macs).await?;
+    // The stored assets the sightings not found by MAC would merge into, read at once
+    // (one query per sighting cost a round trip each: 100,000 new pumps took 20 s).
+    let wanted: Vec<String> = sightings
+        .iter()
+        .filter(|s| s.mac.is_none_or(|m| !by_mac.contains_key(&m.to_string())))
+        .filter_map(|s| discovered_id(s).map(|id| id.as_str().to_owned()))
+        .collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let by_id = load_assets(tx, &wanted).await?;
     // Assets as this batch leaves them, by id: a later sighting sees earlier merges.
     let mut current: HashMap<String, Asset> = HashMap::new();
     let mut before: HashMap<String, Option<Asset>> = HashMap::new();
@@ -761,9 +770,7 @@ async fn record_sense_in(
             let Some(id) = discovered_id(s) else { continue };
             stored = match current.get(id.as_str()) {
                 Some(a) => Some(a.clone()),
-                None => load_assets(tx, &[id.as_str()])
-                    .await?
-                    .remove(id.as_str()),
+                None => by_id.get(id.as_str()).cloned(),
             };
             if stored.is_none()
                 && s.mac.is_none()

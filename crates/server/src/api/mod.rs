@@ -18,6 +18,7 @@ pub mod flows;
 pub mod pki;
 pub mod policy;
 pub mod reports;
+pub mod sensors;
 pub mod vulns;
 
 use std::sync::Arc;
@@ -51,6 +52,7 @@ use crate::auth::{AuthError, SESSION_COOKIE};
         (name = "assets", description = "The inventory: assets, their lifecycle, and what hangs off each"),
         (name = "alerts", description = "The detectors' alerts, acknowledged and resolved by people"),
         (name = "flows", description = "What talked to what, as the sensors recorded it"),
+        (name = "sensors", description = "The remote sensors that send what they sense over NATS, and how each is doing"),
         (name = "vulnerabilities", description = "Imported vulnerability intelligence, the fleet's findings and triage"),
         (name = "assessment", description = "The risk assessment: questions, answers and the SP 800-30 register"),
         (name = "reports", description = "The risk assessment report (HTML, JSON, Markdown, XLSX)"),
@@ -92,6 +94,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(assets::routes())
         .merge(alerts::routes())
         .merge(flows::routes())
+        .merge(sensors::routes())
         .merge(vulns::routes())
         .merge(assess::routes())
         .merge(reports::routes())

@@ -10,7 +10,7 @@
 //! notice; a refusal is a page with its status (403, 400, 404, 409).
 //!
 //! One module per page group: [`login`], [`overview`], [`assets`], [`alerts`],
-//! [`vulns`], [`assessment`], [`policy`], [`pki`], [`audit`], [`users`].
+//! [`vulns`], [`assessment`], [`policy`], [`pki`], [`sensors`], [`audit`], [`users`].
 
 mod alerts;
 mod assessment;
@@ -21,6 +21,7 @@ mod login;
 mod overview;
 mod pki;
 mod policy;
+mod sensors;
 mod users;
 mod vulns;
 
@@ -68,6 +69,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/policy", get(policy::page))
         .route("/pki", get(pki::page))
         .route("/pki/revoke", post(pki::revoke))
+        .route("/sensors", get(sensors::page))
         .route("/audit", get(audit::page))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
@@ -217,7 +219,7 @@ pub(crate) struct NavItem {
     pub current: bool,
 }
 
-const NAV: [(&str, &str, &str); 8] = [
+const NAV: [(&str, &str, &str); 9] = [
     ("overview", "/", "Overview"),
     ("assets", "/assets", "Assets"),
     ("alerts", "/alerts", "Alerts"),
@@ -225,6 +227,7 @@ const NAV: [(&str, &str, &str); 8] = [
     ("assessment", "/assessment", "Risk assessment"),
     ("policy", "/policy", "Policy"),
     ("pki", "/pki", "PKI"),
+    ("sensors", "/sensors", "Sensors"),
     ("audit", "/audit", "Audit"),
 ];
 
