@@ -9,6 +9,8 @@
 //! sending them back to back; rounds are numbered from FIRST_ROUND (each round's flows
 //! are new 5-tuples).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line program
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
