@@ -185,3 +185,25 @@ async fn upsert_alerts(tx: &mut Tx, rows: &[AlertWrite]) -> Result<HashMap<Strin
     }
     Ok(ids)
 }
+
+/// Stored assets with any of these MACs, by MAC (the first by id when several share one).
+async fn load_assets_by_mac(tx: &mut Tx, macs: &[String]) -> Result<HashMap<String, Asset>> {
+    let mut out: HashMap<String, Asset> = HashMap::with_capacity(macs.len());
+    for chunk in macs.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE mac IN {} ORDER BY asset_id",
+            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
+        for m in chunk {
+            q = q.bind(m.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            let a = asset_from_row(row)?;
+            if let Some(m) = a.mac {
+                out.entry(m.to_string()).or_insert(a);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -23,9 +23,9 @@ type Tx = Transaction<'static, Db>;
 
 /// Rows per bulk statement, and per pipelined import batch. SQLite: 500 × 16 binds
 /// stays under its 32,766 limit. PostgreSQL: each statement costs a network round
-/// trip, and sqlx does not set TCP_NODELAY, so a statement whose last segment waits
-/// on the server's delayed ACK stalls ~40 ms; fewer, larger (`UNNEST`) statements
-/// took a 100,000-asset import from 10.6 s to 3.5 s.
+/// trip; fewer, larger (`UNNEST`) statements took a 100,000-asset import from 10.6 s
+/// to 3.5 s when sqlx 0.9.0 left Nagle on (each statement's last segment waited ~40 ms
+/// for the server's delayed ACK; 0.9.1 sets TCP_NODELAY again).
 const CHUNK: usize = match DIALECT {
     crate::Dialect::Sqlite => 500,
     crate::Dialect::Postgres => 20_000,
@@ -679,27 +679,6 @@ fn add_flow(into: &mut pumpguard_model::FlowRecord, f: &pumpguard_model::FlowRec
     into.sessions += f.sessions;
 }
 
-/// Stored assets with any of these MACs, by MAC (the first by id when several share one).
-async fn load_assets_by_mac(tx: &mut Tx, macs: &[String]) -> Result<HashMap<String, Asset>> {
-    let mut out: HashMap<String, Asset> = HashMap::with_capacity(macs.len());
-    for chunk in macs.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE mac IN {} ORDER BY asset_id",
-            crate::rows::values_placeholders(DIALECT, 1, chunk.len())
-        );
-        let mut q = sqlx::query_as::<_, AssetRow>(AssertSqlSafe(sql));
-        for m in chunk {
-            q = q.bind(m.clone());
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            let a = asset_from_row(row)?;
-            if let Some(m) = a.mac {
-                out.entry(m.to_string()).or_insert(a);
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// A stored asset that lists `ip` among its addresses (the first by id).
 async fn load_asset_by_ip(tx: &mut Tx, ip: std::net::IpAddr) -> Result<Option<Asset>> {
