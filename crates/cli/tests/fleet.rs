@@ -403,15 +403,7 @@ async fn killing_the_ingester_mid_stream_loses_and_duplicates_nothing() {
 async fn stopping_nats_while_a_sensor_runs_loses_nothing() {
     use std::net::UdpSocket;
 
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .map(|u| u.split_whitespace().next() == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
+    if !pumpguard_testkit::running_as_root() {
         eprintln!("skipped: live capture needs root or CAP_NET_RAW");
         return;
     }

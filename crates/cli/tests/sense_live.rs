@@ -43,15 +43,7 @@ impl Drop for Guard {
 #[test]
 fn live_capture_on_loopback_flushes_and_stops_cleanly() {
     // Opening a capture needs CAP_NET_RAW; CI runs as root.
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .map(|u| u.split_whitespace().next() == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
+    if !pumpguard_testkit::running_as_root() {
         eprintln!("skipped: live capture needs root or CAP_NET_RAW");
         return;
     }

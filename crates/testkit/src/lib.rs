@@ -26,6 +26,19 @@ pub fn pg_url(test: &str) -> Option<String> {
     }
 }
 
+/// Whether the tests run as root (live capture needs it, or CAP_NET_RAW; CI runs as
+/// root).
+pub fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
 /// A database that exists for the life of this value.
 #[derive(Debug)]
 pub struct TestDb {
