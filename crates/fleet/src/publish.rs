@@ -60,8 +60,6 @@ pub struct Publisher {
     packer: Packer,
     spool: Spool,
     stats: PublishStats,
-    /// When the spool last refused for being full (for back-pressure pacing).
-    warned_full: bool,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -105,7 +103,6 @@ impl Publisher {
             packer: Packer::new(&opts.sensor).with_items(opts.items_per_message),
             spool,
             stats,
-            warned_full: false,
         })
     }
 
@@ -196,11 +193,9 @@ impl Publisher {
             match self.spool.push(msgs) {
                 Ok(()) => {
                     self.stats.spooled += msgs.len() as u64;
-                    self.warned_full = false;
                     return Ok(());
                 }
                 Err(SpoolError::Full { .. }) => {
-                    self.warned_full = true;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     self.replay().await?;
                 }
@@ -239,11 +234,6 @@ impl Publisher {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-    }
-
-    /// Whether the spool refused a message for being full since the last one fitted.
-    pub fn spool_full(&self) -> bool {
-        self.warned_full
     }
 
     /// Sends whatever the client still buffers.

@@ -89,12 +89,6 @@ pub struct IngestSummary {
     pub druglib: DruglibSummary,
 }
 
-impl IngestSummary {
-    pub fn count(&self, f: impl Fn(&Verdict) -> bool) -> usize {
-        self.verdicts.iter().filter(|v| f(v)).count()
-    }
-}
-
 /// A sensor's name: 1–64 of `a-z 0-9 _ -`, starting with a letter or digit, so that it
 /// is one NATS subject token and one word in a file name.
 pub fn check_sensor_name(name: &str) -> Result<()> {
