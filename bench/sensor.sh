@@ -20,6 +20,8 @@ WARD=$OUT/ward400.pcapng
 [ -f "$WARD" ] || $BIN sim --out "$WARD" --pumps 400 --minutes 60 --seed 1 >/dev/null
 PACKETS=$(python3 -c "import json; print(json.load(open('$OUT/ward400.truth.json'))['packets'])")
 DB=$OUT/sense-bench.db
+rm -f "$DB" "$DB-wal" "$DB-shm"
+taskset -c 0 "$BIN" --db "sqlite://$DB" sense --pcap "$WARD" --format json > "$OUT/stages-report.json"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/sensor.json" \
   --prepare "rm -f $DB $DB-wal $DB-shm" \
   -n pumpguard-sense "taskset -c 0 $BIN --db sqlite://$DB sense --pcap $WARD --format json" \
@@ -36,6 +38,11 @@ for x in (ours, ndpi, tshark):
 print(f"ratio vs ndpiReader: {r['pumpguard-sense'] / r['ndpiReader']:.2f}")
 print(f"ratio vs tshark conv,tcp: {r['pumpguard-sense'] / r['tshark-conv']:.2f}")
 PY
+
+# Where the sensor's time goes (capture in memory, no store), for the next bottleneck.
+cargo build --release -q -p pumpguard-sensor --example sensor_stages
+taskset -c 0 "${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/sensor_stages" "$WARD" 3 | tail -1
+echo "store (SQLite writes of one sense run): $(python3 -c "import json; print(round(json.load(open('$OUT/stages-report.json'))['store_seconds'], 3))") s"
 
 FLOWS=100000
 python3 bench/gen_flows.py $FLOWS "$OUT/flows100k.pcap"

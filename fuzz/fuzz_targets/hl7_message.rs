@@ -1,4 +1,4 @@
-// Proves: the HL7 parser, terser reads, typed PCD views and the validator never panic on
+// Proves: the HL7 parser, terser reads, the indexed field reads (equal to scanned ones), typed PCD views and the validator never panic on
 // any bytes; a reply built for a parsed message parses and acknowledges its control id.
 #![no_main]
 
@@ -10,8 +10,14 @@ fuzz_target!(|data: &[u8]| {
     for m in parse_messages(data) {
         let Ok(m) = m else { break };
         for seg in m.segments() {
+            let fields = seg.fields();
+            let any = (1..=seg.field_count()).any(|f| !seg.field(f).is_empty());
+            assert_eq!(seg.has_data(), any, "has_data of {:?}", seg.raw());
             for f in 0..=seg.field_count() + 1 {
                 let field = seg.field(f);
+                let indexed = fields.get(f);
+                assert_eq!(indexed.raw(), field.raw(), "field {f} of {:?}", seg.raw());
+                assert_eq!(indexed.text(), field.text(), "field {f} of {:?}", seg.raw());
                 let _ = field.text();
                 let _ = field.repetition(2).component(2).subcomponent(2).text();
                 let _ = (field.count(), field.repetition(1).count(), field.component(1).count());

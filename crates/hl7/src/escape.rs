@@ -13,7 +13,7 @@ use crate::message::Delimiters;
 
 /// The value with escape sequences resolved; borrows when there are none.
 pub fn unescape<'a>(raw: &'a [u8], d: &Delimiters) -> Cow<'a, [u8]> {
-    let Some(esc) = d.escape.filter(|&e| memchr::memchr(e, raw).is_some()) else {
+    let Some(esc) = d.escape.filter(|e| raw.contains(e)) else {
         return Cow::Borrowed(raw);
     };
     let mut out = Vec::with_capacity(raw.len());

@@ -22,6 +22,6 @@ pub mod validate;
 
 pub use charset::Charset;
 pub use message::{
-    Delimiters, Field, Message, Messages, ParseError, Segment, Value, parse_messages,
+    Delimiters, Field, Fields, Message, Messages, ParseError, Segment, Value, parse_messages,
 };
 pub use terser::{Path, PathError};

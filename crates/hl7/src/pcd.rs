@@ -43,7 +43,12 @@ pub enum Transaction {
 impl Transaction {
     pub fn of(message: &Message<'_>) -> Transaction {
         let (code, event, _) = message.message_type();
-        match (code.as_ref(), event.as_ref()) {
+        Transaction::from_type(&code, &event)
+    }
+
+    /// The transaction of a message whose MSH-9 has this code and trigger event.
+    pub fn from_type(code: &str, event: &str) -> Transaction {
+        match (code, event) {
             ("ORU", "R01") => Transaction::DeviceData,
             ("RGV", "O15") => Transaction::InfusionOrder,
             ("ACK", "O15") => Transaction::OrderAccept,

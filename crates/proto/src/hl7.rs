@@ -157,19 +157,20 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
             }
         }
     };
-    let (code, event, structure) = m.message_type();
-    s.message_code = code.into_owned();
-    s.trigger_event = event.into_owned();
-    s.structure = structure.into_owned();
-    s.control_id = m.control_id().into_owned();
-    s.version = m.version().into_owned();
-    let msh = m.msh();
-    let whole = |n: usize| printable(msh.field(n).repetition(1).raw());
+    // What `Message::message_type`, `control_id` and `version` read, from one scan.
+    let msh = m.msh().fields();
+    let kind = msh.get(9);
+    s.message_code = kind.component(1).text().into_owned();
+    s.trigger_event = kind.component(2).text().into_owned();
+    s.structure = kind.component(3).text().into_owned();
+    s.control_id = msh.get(10).text().into_owned();
+    s.version = msh.get(12).component(1).text().into_owned();
+    let whole = |n: usize| printable(msh.get(n).repetition(1).raw());
     s.sending_application = whole(3);
     s.sending_facility = whole(4);
     s.receiving_application = whole(5);
     s.receiving_facility = whole(6);
-    let t = Transaction::of(&m);
+    let t = Transaction::from_type(&s.message_code, &s.trigger_event);
     s.pcd = t.pcd().map(str::to_string);
     s.transaction = format!("{t:?}");
     let mut first_device: Option<String> = None;
@@ -179,13 +180,15 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         if s.segments.len() < 256 {
             s.segments.push(id.to_string());
         }
+        // Each field below is read from one scan of the segment.
+        let fields = seg.fields();
         let identifiers: &[usize] = match id {
             "PID" => &[5, 7, 11, 13, 14, 19],
             "NK1" => &[2, 4],
             _ => &[],
         };
         for &n in identifiers {
-            if !seg.field(n).is_empty() && s.direct_identifiers.len() < 16 {
+            if !fields.get(n).is_empty() && s.direct_identifiers.len() < 16 {
                 let name = format!("{id}-{n}");
                 if !s.direct_identifiers.contains(&name) {
                     s.direct_identifiers.push(name);
@@ -194,11 +197,11 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         }
         if PHI_SEGMENTS.contains(&id) {
             let present = if id == "PID" {
-                let pid3 = !seg.field(3).is_empty();
+                let pid3 = !fields.get(3).is_empty();
                 s.patient_id_present |= pid3;
-                pid3 || !seg.field(5).is_empty() || !seg.field(7).is_empty()
+                pid3 || !fields.get(5).is_empty() || !fields.get(7).is_empty()
             } else {
-                (1..=seg.field_count()).any(|f| !seg.field(f).is_empty())
+                seg.has_data()
             };
             if present && !s.phi_segments.iter().any(|p| p == id) {
                 s.phi_segments.push(id.to_string());
@@ -210,27 +213,28 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
             _ => &[],
         };
         for &f in device_fields {
-            let field = seg.field(f);
+            let field = fields.get(f);
+            if field.is_empty() {
+                continue;
+            }
             for r in 1..=field.count().min(16) {
-                let rep = field.repetition(r);
-                let c = |i: usize| rep.component(i).text().trim().to_string();
-                let id = if !c(3).is_empty() { c(3) } else { c(1) };
-                if id.is_empty() {
+                let device = equipment_id(field.repetition(r));
+                if device.is_empty() {
                     continue;
                 }
-                if seg.id() == "OBX" && first_device.is_none() {
-                    first_device = Some(id.clone());
+                if id == "OBX" && first_device.is_none() {
+                    first_device = Some(device.to_string());
                 }
-                if !s.device_ids.contains(&id) && s.device_ids.len() < 64 {
-                    s.device_ids.push(id);
+                if s.device_ids.len() < 64 && !s.device_ids.iter().any(|d| *d == *device) {
+                    s.device_ids.push(device.into_owned());
                 }
             }
         }
         if id == "OBX" {
-            library_observation(&seg, &mut s.library, &mut care_area);
+            library_observation(&fields, &mut s.library, &mut care_area);
         }
         if id == "MSA" && s.ack_code.is_none() {
-            s.ack_code = Some(seg.field(1).text().into_owned());
+            s.ack_code = Some(fields.get(1).text().into_owned());
         }
     }
     s.phi = !s.phi_segments.is_empty();
@@ -257,14 +261,31 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
     s
 }
 
+/// An equipment instance identifier (EI, in OBX-18 and PRT-10/16): the universal id
+/// (an EUI-64 in IHE PCD) when given, else the entity identifier; trimmed.
+fn equipment_id(ei: pumpguard_hl7::Value<'_>) -> std::borrow::Cow<'_, str> {
+    fn trimmed(c: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+        match c {
+            std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(b.trim()),
+            std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o.trim().to_owned()),
+        }
+    }
+    let universal = trimmed(ei.component(3).text());
+    if universal.is_empty() {
+        trimmed(ei.component(1).text())
+    } else {
+        universal
+    }
+}
+
 /// Reads an OBX that reports a drug library's version (184517) or care area (184516),
 /// by its MDC code in either triplet of OBX-3.
 fn library_observation(
-    seg: &pumpguard_hl7::Segment<'_>,
+    seg: &pumpguard_hl7::Fields<'_>,
     library: &mut Option<LibrarySummary>,
     care_area: &mut Option<String>,
 ) {
-    let obx3 = seg.field(3);
+    let obx3 = seg.get(3);
     let mdc = |code: usize, system: usize| {
         (obx3.component(system).text().trim() == "MDC")
             .then(|| obx3.component(code).text().trim().parse::<u32>().ok())
@@ -274,22 +295,17 @@ fn library_observation(
         return;
     };
     let value = || {
-        let v = printable_max(
-            seg.field(5).component(1).text().as_bytes(),
-            MAX_LIBRARY_TEXT,
-        );
+        let v = printable_max(seg.get(5).component(1).text().as_bytes(), MAX_LIBRARY_TEXT);
         (!v.is_empty()).then_some(v)
     };
     match code {
         184517 if library.is_none() => {
             if let Some(version) = value() {
-                let eq = seg.field(18).repetition(1);
-                let c = |i: usize| eq.component(i).text().trim().to_string();
-                let device = if !c(3).is_empty() { c(3) } else { c(1) };
+                let device = equipment_id(seg.get(18).repetition(1));
                 *library = Some(LibrarySummary {
                     version,
                     care_area: None,
-                    device: (!device.is_empty()).then_some(device),
+                    device: (!device.is_empty()).then(|| device.into_owned()),
                 });
             }
         }

@@ -444,11 +444,18 @@ fn sni(body: &[u8]) -> Option<String> {
 }
 
 fn hex_list(v: &[u16]) -> String {
-    v.iter()
-        .filter(|x| !is_grease(**x))
-        .map(|x| format!("{x:04x}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    // Written in place: a string per item and a join cost an allocation per cipher
+    // suite, on every ClientHello.
+    let mut out = String::with_capacity(v.len() * 5);
+    for &x in v.iter().filter(|x| !is_grease(**x)) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        for shift in [12, 8, 4, 0] {
+            out.push(char::from_digit(u32::from((x >> shift) & 0xf), 16).unwrap_or('0'));
+        }
+    }
+    out
 }
 
 /// Extensions left out of the fingerprint: their presence depends on the session.

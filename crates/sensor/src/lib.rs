@@ -343,16 +343,16 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
         };
         // A data connection an FTP control channel announced.
         if transport == Transport::Tcp
-            && (ftp_data.remove(&flow.responder).is_some()
-                || ftp_data.remove(&flow.initiator).is_some())
+            && (ftp_data.remove(&flow.responder()).is_some()
+                || ftp_data.remove(&flow.initiator()).is_some())
         {
             flow.state.forced = Some(App::FtpData);
             return;
         }
         flow.state.session = Some(Session::new(
             transport,
-            flow.initiator.port(),
-            flow.responder.port(),
+            flow.initiator().port(),
+            flow.responder().port(),
         ));
     }
     let Some(session) = flow.state.session.as_mut() else {
@@ -367,8 +367,8 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
     }
     stats.events += events.len() as u64;
     let ctx = FlowCtx {
-        client: (flow.initiator.ip(), flow.initiator.port()),
-        server: (flow.responder.ip(), flow.responder.port()),
+        client: (flow.initiator().ip(), flow.initiator().port()),
+        server: (flow.responder().ip(), flow.responder().port()),
         side,
         ts,
     };
@@ -385,9 +385,9 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
             // PASV/EPSV: the server listens; PORT/EPRT: the client does. EPSV names no
             // address: the control connection's server is meant.
             let host = dc.ip.unwrap_or(if dc.passive {
-                flow.responder.ip()
+                flow.responder().ip()
             } else {
-                flow.initiator.ip()
+                flow.initiator().ip()
             });
             ftp_data.insert(SocketAddr::new(host, dc.port), ts);
         }
@@ -396,8 +396,8 @@ fn on_data(flow: &mut Flow<FlowState>, dir: Dir, data: Data<'_>, ts: i64, s: &mu
             && h.library.is_some()
         {
             let sender = ledger::sender(
-                (flow.initiator.ip(), flow.initiator_mac.map(MacAddr)),
-                (flow.responder.ip(), flow.responder_mac.map(MacAddr)),
+                (flow.initiator().ip(), flow.initiator_mac.map(MacAddr)),
+                (flow.responder().ip(), flow.responder_mac.map(MacAddr)),
                 h.from_server,
             );
             ledger.hl7(h, sender, &ectx.flow.key(), ts);
@@ -441,8 +441,8 @@ fn end_flow(
     if matches!(flow.key.proto, 6 | 17) && flow.packets[1] > 0 {
         rules::pump_client_flow(
             identity,
-            flow.initiator.ip(),
-            (flow.responder.ip(), flow.responder.port()),
+            flow.initiator().ip(),
+            (flow.responder().ip(), flow.responder().port()),
             flow.last_seen_us,
         );
     }
@@ -457,14 +457,14 @@ fn end_flow(
 /// to the server, then to the client).
 fn flow_record(flow: &Flow<FlowState>, sessions: u64, before: [u64; 4]) -> FlowRecord {
     let (client_port, server_port) = match flow.key.proto {
-        6 | 17 => (flow.initiator.port(), flow.responder.port()),
+        6 | 17 => (flow.initiator().port(), flow.responder().port()),
         _ => (0, 0),
     };
     FlowRecord {
         proto: FlowRecord::proto_name(flow.key.proto),
-        client_ip: flow.initiator.ip(),
+        client_ip: flow.initiator().ip(),
         client_port,
-        server_ip: flow.responder.ip(),
+        server_ip: flow.responder().ip(),
         server_port,
         client_mac: flow.initiator_mac.map(MacAddr),
         server_mac: flow.responder_mac.map(MacAddr),
@@ -484,8 +484,8 @@ fn flow_record(flow: &Flow<FlowState>, sessions: u64, before: [u64; 4]) -> FlowR
 fn flow_info(flow: &Flow<FlowState>) -> FlowInfo {
     FlowInfo {
         proto: flow.key.proto,
-        client: flow.initiator,
-        server: flow.responder,
+        client: flow.initiator(),
+        server: flow.responder(),
         client_mac: flow.initiator_mac.map(MacAddr),
         server_mac: flow.responder_mac.map(MacAddr),
     }

@@ -95,16 +95,16 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
 }
 
 /// Adds flow counters by 5-tuple (rows unique by key within the call).
-async fn upsert_flows(tx: &mut Tx, flows: &[(String, pumpguard_model::FlowRecord)]) -> Result<()> {
+async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
     let set = flow_upsert_set();
     for chunk in flows.chunks(CHUNK) {
-        let text = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> String| {
+        let text = |f: &dyn Fn(&FlowRow<'_>) -> String| {
             chunk.iter().map(f).collect::<Vec<String>>()
         };
-        let opt = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> Option<String>| {
+        let opt = |f: &dyn Fn(&FlowRow<'_>) -> Option<String>| {
             chunk.iter().map(f).collect::<Vec<Option<String>>>()
         };
-        let int = |f: &dyn Fn(&(String, pumpguard_model::FlowRecord)) -> i64| {
+        let int = |f: &dyn Fn(&FlowRow<'_>) -> i64| {
             chunk.iter().map(f).collect::<Vec<i64>>()
         };
         let sql = format!(

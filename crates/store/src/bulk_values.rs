@@ -87,7 +87,7 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
 const FLOW_COLUMN_COUNT: usize = 18;
 
 /// Adds flow counters by 5-tuple (rows unique by key within the call).
-async fn upsert_flows(tx: &mut Tx, flows: &[(String, pumpguard_model::FlowRecord)]) -> Result<()> {
+async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
     let set = flow_upsert_set();
     for chunk in flows.chunks(CHUNK) {
         let sql = format!(

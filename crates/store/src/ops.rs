@@ -647,6 +647,9 @@ struct EvidenceRow {
 }
 
 /// Adds `f` into `into` (same 5-tuple), keeping `into`'s orientation.
+/// A flow to write and its key: borrowed from the batch unless merged with another.
+type FlowRow<'a> = (String, std::borrow::Cow<'a, pumpguard_model::FlowRecord>);
+
 fn add_flow(into: &mut pumpguard_model::FlowRecord, f: &pumpguard_model::FlowRecord) {
     let same = into.client_ip == f.client_ip && into.client_port == f.client_port;
     let (ps, pc, bs, bc) = if same {
@@ -845,17 +848,23 @@ async fn record_sense_in(
     summary.evidence = rows.len() as u64;
     upsert_evidence(tx, &rows).await?;
 
-    let mut merged: HashMap<String, pumpguard_model::FlowRecord> = HashMap::new();
+    // One row per key; a flow is copied only when another of the batch adds to it.
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(flows.len());
+    let mut flow_rows: Vec<FlowRow<'_>> = Vec::with_capacity(flows.len());
     for f in flows {
-        match merged.entry(f.key()) {
-            std::collections::hash_map::Entry::Occupied(mut o) => add_flow(o.get_mut(), f),
+        match at.entry(f.key()) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                if let Some((_, row)) = flow_rows.get_mut(*o.get()) {
+                    add_flow(row.to_mut(), f);
+                }
+            }
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(f.clone());
+                flow_rows.push((v.key().clone(), std::borrow::Cow::Borrowed(f)));
+                v.insert(flow_rows.len() - 1);
             }
         }
     }
-    summary.flows = merged.len() as u64;
-    let mut flow_rows: Vec<(String, pumpguard_model::FlowRecord)> = merged.into_iter().collect();
+    summary.flows = flow_rows.len() as u64;
     flow_rows.sort_by(|a, b| {
         a.1.first_seen
             .cmp(&b.1.first_seen)

@@ -114,10 +114,9 @@ pub struct Flow<S> {
     /// Unique within the table, increasing in creation order.
     pub id: u64,
     pub key: FlowKey,
-    /// The client: the SYN's sender when the SYN was seen, the receiver of a first-seen
-    /// SYN-ACK, else the first packet's sender.
-    pub initiator: SocketAddr,
-    pub responder: SocketAddr,
+    /// Whether the initiator is `key.lo` (see [`Flow::initiator`]): the endpoints live
+    /// once, in the key, which keeps a live flow 63 bytes smaller.
+    initiator_is_lo: bool,
     pub initiator_mac: Option<[u8; 6]>,
     pub responder_mac: Option<[u8; 6]>,
     /// The first packet's innermost VLAN id (the customer tag under QinQ).
@@ -139,6 +138,27 @@ pub struct Flow<S> {
     fin_seq: [u32; 2],
     /// FIN_SEEN/FIN_ACKED bits per direction.
     fin_bits: u8,
+}
+
+impl<S> Flow<S> {
+    /// The client: the SYN's sender when the SYN was seen, the receiver of a first-seen
+    /// SYN-ACK, else the first packet's sender.
+    pub fn initiator(&self) -> SocketAddr {
+        if self.initiator_is_lo {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    /// The server: the other end from [`Flow::initiator`].
+    pub fn responder(&self) -> SocketAddr {
+        if self.initiator_is_lo {
+            self.key.hi
+        } else {
+            self.key.lo
+        }
+    }
 }
 
 const FIN_SEEN: [u8; 2] = [0x01, 0x02];
@@ -308,7 +328,7 @@ impl<S: Default> FlowTable<S> {
 
         let cfg = self.config;
         let flow = self.store.get_mut(i)?;
-        let d = if src == flow.initiator {
+        let d = if src == flow.initiator() {
             Dir::ToResponder
         } else {
             Dir::ToInitiator
@@ -473,8 +493,7 @@ impl<S: Default> FlowTable<S> {
         self.store.insert(Flow {
             id,
             key,
-            initiator,
-            responder,
+            initiator_is_lo: initiator == key.lo && responder == key.hi,
             initiator_mac: None,
             responder_mac: None,
             vlan: pkt.vlans[1].or(pkt.vlans[0]),
@@ -501,8 +520,7 @@ impl<S: Default> FlowTable<S> {
         let next = Flow {
             id,
             key: old.key,
-            initiator: old.initiator,
-            responder: old.responder,
+            initiator_is_lo: old.initiator_is_lo,
             initiator_mac: old.initiator_mac,
             responder_mac: old.responder_mac,
             vlan: old.vlan,

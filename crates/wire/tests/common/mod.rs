@@ -312,7 +312,7 @@ pub fn run_reader<R: std::io::Read>(reader: &mut PcapReader<R>, config: FlowConf
                 f.id,
                 Ended {
                     key: f.key,
-                    initiator: f.initiator,
+                    initiator: f.initiator(),
                     packets: f.packets,
                     bytes: f.bytes,
                     gaps: f.gaps,
