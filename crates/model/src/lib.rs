@@ -24,7 +24,7 @@ pub use asset::{
     TransitionError,
 };
 pub use baseline::{Baseline, BaselineInfo, DeviceBaseline, ModelBaseline, PeerService};
-pub use flow::{FlowRecord, flow_key, is_internet};
+pub use flow::{FlowRecord, flow_key, ip_text, is_internet};
 pub use mac::{MacAddr, MacParseError};
 pub use observation::{Evidence, Field, LibraryReport, Sighting};
 pub use vuln::{

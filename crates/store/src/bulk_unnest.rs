@@ -117,14 +117,14 @@ async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
         sqlx::query(AssertSqlSafe(sql))
             .bind(text(&|(k, _)| k.clone()))
             .bind(text(&|(_, f)| f.proto.clone()))
-            .bind(text(&|(_, f)| f.client_ip.to_string()))
+            .bind(text(&|(_, f)| pumpguard_model::ip_text(f.client_ip)))
             .bind(
                 chunk
                     .iter()
                     .map(|(_, f)| i32::from(f.client_port))
                     .collect::<Vec<i32>>(),
             )
-            .bind(text(&|(_, f)| f.server_ip.to_string()))
+            .bind(text(&|(_, f)| pumpguard_model::ip_text(f.server_ip)))
             .bind(
                 chunk
                     .iter()
