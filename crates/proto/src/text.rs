@@ -14,6 +14,19 @@ pub fn printable(bytes: &[u8]) -> String {
 
 /// [`printable`] with another cap, for values that are long by nature (a syslog message).
 pub fn printable_max(bytes: &[u8], max: usize) -> String {
+    // Most protocol text is printable ASCII that fits: then it is only trimmed, with no
+    // character walk.
+    if bytes.iter().all(|b| (0x20..0x7f).contains(b))
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && text.trim().len() <= max
+    {
+        return text.trim().to_owned();
+    }
+    printable_walk(bytes, max)
+}
+
+/// [`printable_max`] character by character.
+fn printable_walk(bytes: &[u8], max: usize) -> String {
     let lossy = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(lossy.len().min(max));
     for c in lossy.trim().chars() {
@@ -115,6 +128,42 @@ mod tests {
         lb.feed(b"c\r\nlonger line\nx", 4, |l| got.push(l.to_vec()));
         assert_eq!(got, vec![b"abc".to_vec(), b"long".to_vec()]);
         assert_eq!(lb.pending(), b"x");
+    }
+
+    #[test]
+    fn printable_ascii_shortcut_equals_the_character_walk() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut inputs: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"   ".to_vec(),
+            b" PUMPSRV^0123^EUI-64 ".to_vec(),
+            b"x".repeat(300),
+        ];
+        for len in 0..200 {
+            let bytes = (0..len % 40)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Mostly printable ASCII, sometimes spaces, controls or high bytes.
+                    match seed % 10 {
+                        0 => b' ',
+                        1 => (seed >> 8) as u8,
+                        _ => 0x21 + (seed >> 8) as u8 % 0x5e,
+                    }
+                })
+                .collect();
+            inputs.push(bytes);
+        }
+        for bytes in &inputs {
+            for max in [0, 1, 5, 16, 256] {
+                assert_eq!(
+                    printable_max(bytes, max),
+                    printable_walk(bytes, max),
+                    "{bytes:?} {max}"
+                );
+            }
+        }
     }
 
     #[test]
