@@ -1,6 +1,7 @@
 //! Replays the cargo-fuzz corpora (`fuzz/corpus/hl7_message`, `fuzz/corpus/mllp_codec`)
-//! on stable Rust with the fuzz targets' properties: nothing panics, replies parse, and
-//! the streaming MLLP codec agrees with the whole-buffer splitter.
+//! on stable Rust with the fuzz targets' properties: nothing panics, indexed field reads
+//! equal scanned ones, replies parse, and the streaming MLLP codec agrees with the
+//! whole-buffer splitter.
 
 use bytes::BytesMut;
 use pumpguard_hl7::mllp::{self, Block, MllpCodec};
@@ -24,8 +25,12 @@ fn hl7_corpus() {
         for m in parse_messages(&data) {
             let Ok(m) = m else { break };
             for seg in m.segments() {
+                let fields = seg.fields();
+                let any = (1..=seg.field_count()).any(|f| !seg.field(f).is_empty());
+                assert_eq!(seg.has_data(), any, "{:?}", seg.raw());
                 for f in 0..=seg.field_count() + 1 {
                     let field = seg.field(f);
+                    assert_eq!(fields.get(f).raw(), field.raw(), "{f} of {:?}", seg.raw());
                     for r in 1..=field.count() + 1 {
                         let rep = field.repetition(r);
                         for c in 1..=rep.count() + 1 {
