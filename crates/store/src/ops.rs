@@ -646,10 +646,10 @@ struct EvidenceRow {
     e: pumpguard_model::Evidence,
 }
 
-/// Adds `f` into `into` (same 5-tuple), keeping `into`'s orientation.
 /// A flow to write and its key: borrowed from the batch unless merged with another.
 type FlowRow<'a> = (String, std::borrow::Cow<'a, pumpguard_model::FlowRecord>);
 
+/// Adds `f` into `into` (same 5-tuple), keeping `into`'s orientation.
 fn add_flow(into: &mut pumpguard_model::FlowRecord, f: &pumpguard_model::FlowRecord) {
     let same = into.client_ip == f.client_ip && into.client_port == f.client_port;
     let (ps, pc, bs, bc) = if same {
