@@ -145,7 +145,26 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
+    /// An rsyslogd listening on every port it was given. The ports are released just
+    /// before it binds them, so another process may take one first (a TLS handshake
+    /// then meets someone else's socket): such a receiver is replaced, up to three times.
+    #[allow(clippy::print_stderr)] // says in the test's output why it started another
     fn start(tls: bool) -> Receiver {
+        let mut tries = 0;
+        loop {
+            let receiver = Receiver::spawn(tls);
+            match receiver.wait_ready() {
+                Ok(()) => return receiver,
+                Err(why) if tries < 2 => {
+                    eprintln!("rsyslogd not ready, starting another: {why}");
+                    tries += 1;
+                }
+                Err(why) => panic!("{why}\n{}", receiver.log()),
+            }
+        }
+    }
+
+    fn spawn(tls: bool) -> Receiver {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let pki = tls.then(|| pki(d));
@@ -215,7 +234,7 @@ ruleset(name="record") {{
             .stderr(log)
             .spawn()
             .expect("starts rsyslogd");
-        let receiver = Receiver {
+        Receiver {
             child,
             dir,
             udp,
@@ -223,24 +242,21 @@ ruleset(name="record") {{
             tls: tls_port,
             mtls,
             pki,
-        };
-        receiver.wait_ready();
-        receiver
+        }
     }
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("rsyslogd.log")).unwrap_or_default()
     }
 
-    /// The TCP input accepts connections, and a UDP probe has reached the file.
-    fn wait_ready(&self) {
+    /// The TCP input accepts connections, a UDP probe has reached the file, and both
+    /// TLS inputs complete a handshake (with a client certificate where one is needed).
+    fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", self.tcp)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "rsyslogd did not listen:\n{}",
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                return Err("rsyslogd did not listen".into());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         let probe = UdpSocket::bind("127.0.0.1:0").expect("udp");
@@ -249,15 +265,37 @@ ruleset(name="record") {{
                 .send_to(b"<14>1 - - - - - - probe", ("127.0.0.1", self.udp))
                 .expect("probe");
             if self.records().iter().any(|r| r["msg"] == "probe") {
-                return;
+                break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "rsyslogd wrote nothing:\n{}",
-                self.log()
-            );
+            if Instant::now() >= deadline {
+                return Err("rsyslogd wrote nothing".into());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let Some(pki) = &self.pki else {
+            return Ok(());
+        };
+        let trusting = SinkOptions {
+            ca_file: Some(pki.ca.clone()),
+            ..options()
+        };
+        let with_certificate = SinkOptions {
+            client_cert: Some(pki.client_cert.clone()),
+            client_key: Some(pki.client_key.clone()),
+            ..trusting.clone()
+        };
+        for (port, options) in [(self.tls, &trusting), (self.mtls, &with_certificate)] {
+            // A handshake and a close: rsyslogd records nothing for it.
+            let url = format!("tls://127.0.0.1:{port}");
+            loop {
+                match SyslogSink::open(&url, options).and_then(|sink| sink.close()) {
+                    Ok(()) => break,
+                    Err(e) if Instant::now() >= deadline => return Err(format!("{url}: {e}")),
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        }
+        Ok(())
     }
 
     fn records(&self) -> Vec<Value> {
