@@ -2,7 +2,8 @@
 // and keep their bounds: live flows ≤ max_flows, buffered bytes ≤ the total budget,
 // nothing left buffered after a drain. The input is a sequence of frames, each behind a
 // 2-byte little-endian length (taken modulo what is left), so fragment and TCP
-// reassembly see several packets of the same flows.
+// reassembly see several packets of the same flows. Also: the decoder's Ethernet/IPv4
+// fast path and its general (etherparse) path pass on the same packets and counts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +23,11 @@ fn frames(mut input: &[u8]) -> Vec<&[u8]> {
     while input.len() >= 2 {
         let len = usize::from(u16::from_le_bytes([input[0], input[1]]));
         let rest = &input[2..];
-        let len = if rest.is_empty() { 0 } else { len % (rest.len() + 1) };
+        let len = if rest.is_empty() {
+            0
+        } else {
+            len % (rest.len() + 1)
+        };
         out.push(&rest[..len]);
         input = &rest[len..];
     }
@@ -31,6 +36,26 @@ fn frames(mut input: &[u8]) -> Vec<&[u8]> {
 
 fuzz_target!(|input: &[u8]| {
     let frames = frames(input);
+    let mut fast = (Decoder::new(), Vec::new());
+    let mut general = (Decoder::new(), Vec::new());
+    for (i, data) in frames.iter().enumerate() {
+        let frame = Frame {
+            ts_us: i as i64 * 1000,
+            link: LinkType::Ethernet,
+            data,
+            wire_len: data.len() as u32,
+            interface: 0,
+        };
+        fast.0.decode(&frame, |p| fast.1.push(format!("{p:?}")));
+        general
+            .0
+            .decode_general(&frame, |p| general.1.push(format!("{p:?}")));
+    }
+    assert_eq!(fast.1, general.1);
+    assert_eq!(
+        format!("{:?}", fast.0.stats()),
+        format!("{:?}", general.0.stats())
+    );
     let config = FlowConfig {
         max_flows: 8,
         max_stream_buffer: 512,
