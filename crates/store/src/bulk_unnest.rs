@@ -95,17 +95,17 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
 }
 
 /// Adds flow counters by 5-tuple (rows unique by key within the call).
-async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
+async fn upsert_flows(tx: &mut Tx, flows: &[&FlowRow<'_>]) -> Result<()> {
     let set = flow_upsert_set();
     for chunk in flows.chunks(CHUNK) {
         let text = |f: &dyn Fn(&FlowRow<'_>) -> String| {
-            chunk.iter().map(f).collect::<Vec<String>>()
+            chunk.iter().map(|r| f(r)).collect::<Vec<String>>()
         };
         let opt = |f: &dyn Fn(&FlowRow<'_>) -> Option<String>| {
-            chunk.iter().map(f).collect::<Vec<Option<String>>>()
+            chunk.iter().map(|r| f(r)).collect::<Vec<Option<String>>>()
         };
         let int = |f: &dyn Fn(&FlowRow<'_>) -> i64| {
-            chunk.iter().map(f).collect::<Vec<i64>>()
+            chunk.iter().map(|r| f(r)).collect::<Vec<i64>>()
         };
         let sql = format!(
             "INSERT INTO flows ({FLOW_COLUMNS}) SELECT * FROM UNNEST($1::text[], $2::text[], \

@@ -87,7 +87,7 @@ async fn load_assets(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Asset>
 const FLOW_COLUMN_COUNT: usize = 18;
 
 /// Adds flow counters by 5-tuple (rows unique by key within the call).
-async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
+async fn upsert_flows(tx: &mut Tx, flows: &[&FlowRow<'_>]) -> Result<()> {
     let set = flow_upsert_set();
     // As many rows as SQLite's 32,766 binds allow: each statement journals the index
     // pages it touches afresh, so fewer, larger statements copy fewer pages.
@@ -96,31 +96,45 @@ async fn upsert_flows(tx: &mut Tx, flows: &[FlowRow<'_>]) -> Result<()> {
             "INSERT INTO flows ({FLOW_COLUMNS}) VALUES {} ON CONFLICT (flow_key) DO UPDATE SET {set}",
             crate::rows::values_placeholders(DIALECT, chunk.len(), FLOW_COLUMN_COUNT)
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
+        // The argument list is sized once: grown by doubling, its copies and fresh pages
+        // were a third of the time spent building it.
+        let mut args = sqlx::sqlite::SqliteArguments::default();
+        sqlx::Arguments::reserve(&mut args, chunk.len() * FLOW_COLUMN_COUNT, 0);
         for (key, f) in chunk {
-            q = q
-                .bind(key.as_str())
-                .bind(f.proto.as_str())
-                .bind(pumpguard_model::ip_text(f.client_ip))
-                .bind(i32::from(f.client_port))
-                .bind(pumpguard_model::ip_text(f.server_ip))
-                .bind(i32::from(f.server_port))
-                .bind(f.client_mac.map(|m| m.to_string()))
-                .bind(f.server_mac.map(|m| m.to_string()))
-                .bind(f.vlan.map(i32::from))
-                .bind(f.app.as_str())
-                .bind(f.packets_to_server as i64)
-                .bind(f.packets_to_client as i64)
-                .bind(f.bytes_to_server as i64)
-                .bind(f.bytes_to_client as i64)
-                .bind(time::to_micros(f.first_seen))
-                .bind(time::to_micros(f.last_seen))
-                .bind(f.sessions as i64)
-                .bind(f.tcp_state.as_str());
+            bind_flow(&mut args, key, f).map_err(sqlx::Error::Encode)?;
         }
-        q.execute(&mut **tx).await?;
+        sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
+}
+
+/// One `flows` row's arguments, in `FLOW_COLUMNS` order.
+fn bind_flow(
+    args: &mut sqlx::sqlite::SqliteArguments,
+    key: &str,
+    f: &pumpguard_model::FlowRecord,
+) -> std::result::Result<(), sqlx::error::BoxDynError> {
+    use sqlx::Arguments;
+    args.add(key)?;
+    args.add(f.proto.as_str())?;
+    args.add(pumpguard_model::ip_text(f.client_ip))?;
+    args.add(i32::from(f.client_port))?;
+    args.add(pumpguard_model::ip_text(f.server_ip))?;
+    args.add(i32::from(f.server_port))?;
+    args.add(f.client_mac.map(|m| m.to_string()))?;
+    args.add(f.server_mac.map(|m| m.to_string()))?;
+    args.add(f.vlan.map(i32::from))?;
+    args.add(f.app.as_str())?;
+    args.add(f.packets_to_server as i64)?;
+    args.add(f.packets_to_client as i64)?;
+    args.add(f.bytes_to_server as i64)?;
+    args.add(f.bytes_to_client as i64)?;
+    args.add(time::to_micros(f.first_seen))?;
+    args.add(time::to_micros(f.last_seen))?;
+    args.add(f.sessions as i64)?;
+    args.add(f.tcp_state.as_str())
 }
 
 /// Adds evidence rows (unique by key within the call).
