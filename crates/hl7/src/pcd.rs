@@ -73,6 +73,22 @@ impl Transaction {
             Transaction::Ack | Transaction::Other => None,
         }
     }
+
+    /// The variant's name as written (`DeviceData`, `InfusionOrder`…): what `Debug`
+    /// prints, without formatting.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transaction::DeviceData => "DeviceData",
+            Transaction::InfusionOrder => "InfusionOrder",
+            Transaction::OrderAccept => "OrderAccept",
+            Transaction::OrderApplicationAck => "OrderApplicationAck",
+            Transaction::DeviceDataAck => "DeviceDataAck",
+            Transaction::Alarm => "Alarm",
+            Transaction::InfusionEvent => "InfusionEvent",
+            Transaction::Ack => "Ack",
+            Transaction::Other => "Other",
+        }
+    }
 }
 
 /// Why a message has no view of the asked kind.
@@ -739,6 +755,25 @@ fn reply(
 
 #[cfg(test)]
 mod tests {
+    use super::Transaction;
+
+    #[test]
+    fn transaction_names_are_what_debug_prints() {
+        for t in [
+            Transaction::DeviceData,
+            Transaction::InfusionOrder,
+            Transaction::OrderAccept,
+            Transaction::OrderApplicationAck,
+            Transaction::DeviceDataAck,
+            Transaction::Alarm,
+            Transaction::InfusionEvent,
+            Transaction::Ack,
+            Transaction::Other,
+        ] {
+            assert_eq!(t.name(), format!("{t:?}"));
+        }
+    }
+
     use super::*;
 
     const ORDER: &[u8] = b"MSH|^~\\&|IOP^1^EUI-64|IOPF|IOC^2^EUI-64|IOCF|20080101123456-0600||RGV^O15^RGV_O15|7|P|2.6|||AL|ER||ASCII|EN^English^ISO639||IHE_PCD_PIV_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.3.1^ISO\r\

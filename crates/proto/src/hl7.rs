@@ -40,9 +40,9 @@ pub struct Hl7Summary {
     pub receiving_application: String,
     pub receiving_facility: String,
     /// The IHE PCD transaction (`PCD-01`, `PCD-03`, `PCD-04`, `PCD-10`).
-    pub pcd: Option<String>,
+    pub pcd: Option<&'static str>,
     /// `pumpguard_hl7::pcd::Transaction` as text (`DeviceData`, `InfusionOrder`…).
-    pub transaction: String,
+    pub transaction: &'static str,
     /// Patient-identifying data present (see `phi_segments`).
     pub phi: bool,
     /// Segments carrying patient data: PID with a name, id or birth date; NK1, PD1,
@@ -63,7 +63,7 @@ pub struct Hl7Summary {
     /// MSA-1 for acknowledgements (ACK, RRG…).
     pub ack_code: Option<String>,
     /// Segment ids in order.
-    pub segments: Vec<String>,
+    pub segments: Vec<std::borrow::Cow<'static, str>>,
     /// Why the message did not parse (then only `framed` and this are set).
     pub error: Option<String>,
 }
@@ -132,7 +132,7 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         receiving_application: String::new(),
         receiving_facility: String::new(),
         pcd: None,
-        transaction: String::new(),
+        transaction: "",
         phi: false,
         phi_segments: Vec::new(),
         patient_id_present: false,
@@ -171,14 +171,14 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
     s.receiving_application = whole(5);
     s.receiving_facility = whole(6);
     let t = Transaction::from_type(&s.message_code, &s.trigger_event);
-    s.pcd = t.pcd().map(str::to_string);
-    s.transaction = format!("{t:?}");
+    s.pcd = t.pcd();
+    s.transaction = t.name();
     let mut first_device: Option<String> = None;
     let mut care_area: Option<String> = None;
     for seg in m.segments() {
         let id = seg.id();
         if s.segments.len() < 256 {
-            s.segments.push(id.to_string());
+            s.segments.push(segment_name(id));
         }
         // Each field below is read from one scan of the segment.
         let fields = seg.fields();
@@ -259,6 +259,19 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
         });
     }
     s
+}
+
+/// A segment's id as kept in a summary: the segments of IHE PCD and ADT messages
+/// without an allocation each, others copied.
+fn segment_name(id: &str) -> std::borrow::Cow<'static, str> {
+    const KNOWN: [&str; 24] = [
+        "MSH", "PID", "PV1", "OBR", "OBX", "ORC", "RXG", "RXR", "TQ1", "TQ2", "MSA", "ERR", "NTE",
+        "PRT", "EVN", "NK1", "PD1", "AL1", "SFT", "RXE", "RXC", "ROL", "MRG", "PV2",
+    ];
+    match KNOWN.iter().find(|k| **k == id) {
+        Some(k) => std::borrow::Cow::Borrowed(k),
+        None => std::borrow::Cow::Owned(id.to_owned()),
+    }
 }
 
 /// An equipment instance identifier (EI, in OBX-18 and PRT-10/16): the universal id
@@ -498,7 +511,7 @@ mod tests {
         assert!(m.framed && m.phi && m.patient_id_present && !m.from_server);
         assert_eq!(m.sending_application, "BCMA^0011223344556677^EUI-64");
         assert_eq!(m.receiving_application, "PUMPSRV^0123456789ABCDEF^EUI-64");
-        assert_eq!(m.pcd.as_deref(), Some("PCD-03"));
+        assert_eq!(m.pcd, Some("PCD-03"));
         assert_eq!(m.device_ids, vec!["ABCDEF0123456789"]);
         assert_eq!(m.phi_segments, vec!["PID"]);
         let o = m.order.as_ref().expect("an RGV^O15 has an order");
