@@ -88,6 +88,37 @@ fn wire_packet_corpus() {
     assert!(delivered > 0);
 }
 
+/// The fuzz target's other property: the decoder's Ethernet/IPv4 fast path and its
+/// general (etherparse) path pass on the same packets and counts.
+#[test]
+fn wire_packet_corpus_fast_path_decodes_like_etherparse() {
+    let mut fast_packets = 0usize;
+    for input in corpus("wire_packet") {
+        let mut fast = (Decoder::new(), Vec::new());
+        let mut general = (Decoder::new(), Vec::new());
+        for (i, data) in frames(&input).into_iter().enumerate() {
+            let frame = Frame {
+                ts_us: i as i64 * 1000,
+                link: LinkType::Ethernet,
+                data,
+                wire_len: data.len() as u32,
+                interface: 0,
+            };
+            fast.0.decode(&frame, |p| fast.1.push(format!("{p:?}")));
+            general
+                .0
+                .decode_general(&frame, |p| general.1.push(format!("{p:?}")));
+        }
+        assert_eq!(fast.1, general.1);
+        assert_eq!(
+            format!("{:?}", fast.0.stats()),
+            format!("{:?}", general.0.stats())
+        );
+        fast_packets += fast.0.stats().ipv4 as usize;
+    }
+    assert!(fast_packets > 0);
+}
+
 #[test]
 fn pcap_reader_corpus() {
     let mut frames = 0;
