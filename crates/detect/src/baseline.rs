@@ -3,7 +3,9 @@
 //! day — and comparing live traffic with it, so that alerts can say "PUMP-0042 never
 //! spoke to 10.9.9.9 before; its model talks only to 10.30.0.5:8443".
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! for a known sending application (spoofed MSH-3), or a host that is no EHR; and,
 //! given a drug library, orders outside its hard limits (changed doses).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! MAC used by two devices (different DHCP fingerprints: a clone), and one address
 //! claimed by two MACs in ARP (a conflict or spoofing).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use pumpguard_model::{AlertKind, Endpoint, MacAddr, Severity};

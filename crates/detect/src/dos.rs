@@ -2,7 +2,7 @@
 //! (a SYN flood leaves half-open flows, a storm completes them; UDP floods are flows
 //! of one datagram each from many ports or sources).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::SocketAddr;
 
 use pumpguard_model::{AlertKind, AssetKind, Severity};

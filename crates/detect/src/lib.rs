@@ -28,7 +28,7 @@ mod dos;
 mod reach;
 mod tls;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use pumpguard_model::{

@@ -2,7 +2,7 @@
 //! certificates that are expired (or not yet valid), self-signed, or that do not name
 //! the server the client asked for (SNI).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use pumpguard_model::{AlertKind, Severity};
 use pumpguard_proto::tls::{Certificate, Tls, cipher_suite_name, is_weak_cipher_suite};

@@ -16,6 +16,8 @@ use crate::text::{printable, printable_max};
 
 /// Largest MLLP frame (or bare message) buffered; bigger ones are skipped.
 pub const MAX_FRAME: usize = 1 << 20;
+/// A direction keeps at most this much buffer between messages.
+const KEPT_BUFFER: usize = 64 * 1024;
 
 /// What one HL7 message says.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -175,6 +177,7 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
     s.transaction = t.name();
     let mut first_device: Option<String> = None;
     let mut care_area: Option<String> = None;
+    let escape = m.delimiters().escape;
     for seg in m.segments() {
         let id = seg.id();
         if s.segments.len() < 256 {
@@ -231,7 +234,7 @@ pub fn summarise(raw: &[u8], framed: bool, from_server: bool) -> Hl7Summary {
             }
         }
         if id == "OBX" {
-            library_observation(&fields, &mut s.library, &mut care_area);
+            library_observation(&fields, escape, &mut s.library, &mut care_area);
         }
         if id == "MSA" && s.ack_code.is_none() {
             s.ack_code = Some(fields.get(1).text().into_owned());
@@ -295,10 +298,18 @@ fn equipment_id(ei: pumpguard_hl7::Value<'_>) -> std::borrow::Cow<'_, str> {
 /// by its MDC code in either triplet of OBX-3.
 fn library_observation(
     seg: &pumpguard_hl7::Fields<'_>,
+    escape: Option<u8>,
     library: &mut Option<LibrarySummary>,
     care_area: &mut Option<String>,
 ) {
     let obx3 = seg.get(3);
+    // Most OBX are not these two: a code that parses as either holds "18451" in its
+    // text, and without escape sequences the text is the raw bytes (the character sets
+    // read are ASCII-compatible). Decoding every OBX-3 was a fifth of the summary.
+    let raw = obx3.raw();
+    if escape.is_none_or(|e| !raw.contains(&e)) && memchr::memmem::find(raw, b"18451").is_none() {
+        return;
+    }
     let mdc = |code: usize, system: usize| {
         (obx3.component(system).text().trim() == "MDC")
             .then(|| obx3.component(code).text().trim().parse::<u32>().ok())
@@ -392,6 +403,15 @@ impl MllpStream {
 }
 
 impl Direction {
+    /// Empties the buffer, keeping a small one's memory for the next message.
+    fn release(&mut self) {
+        if self.buf.capacity() > KEPT_BUFFER {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         if self.skipping {
             return;
@@ -419,7 +439,6 @@ impl Direction {
             match memchr::memchr2(END, START, data) {
                 Some(k) => {
                     let (body, rest) = data.split_at(k);
-                    self.push(body);
                     if rest.first() == Some(&START) {
                         // A new block before this one ended: drop the partial one.
                         self.in_message = false;
@@ -427,10 +446,17 @@ impl Direction {
                         data = rest;
                         continue;
                     }
-                    let content = std::mem::take(&mut self.buf);
-                    if !self.skipping && !is_commit_ack(&content) {
-                        out.push(summarise(&content, true, from_server));
+                    // A block wholly inside this segment (the usual case) is read where
+                    // it is; one that spans segments from what was gathered.
+                    let whole = self.buf.is_empty() && !self.skipping && body.len() <= MAX_FRAME;
+                    if !whole {
+                        self.push(body);
                     }
+                    let content: &[u8] = if whole { body } else { &self.buf };
+                    if !self.skipping && !is_commit_ack(content) {
+                        out.push(summarise(content, true, from_server));
+                    }
+                    self.release();
                     self.in_message = false;
                     self.skipping = false;
                     data = rest.get(1..).unwrap_or(&[]);
@@ -525,6 +551,35 @@ mod tests {
     }
 
     #[test]
+    fn frames_read_in_place_or_gathered_summarise_alike() {
+        // Three blocks (one a commit ACK, one cut off by a new start block) cut at every
+        // offset: frames inside one segment are read in place, the rest gathered.
+        let mut stream = vec![START];
+        stream.extend_from_slice(ORDER.as_bytes());
+        stream.extend_from_slice(&[END, CR, START, 0x06, END, CR, START]);
+        stream.extend_from_slice(b"MSH|^~\\&|TORN");
+        stream.push(START);
+        stream.extend_from_slice(ORDER.replace("MSG0001", "MSG0002").as_bytes());
+        stream.extend_from_slice(&[END, CR]);
+        let read = |cuts: &[usize]| {
+            let mut s = MllpStream::new();
+            let mut out = Vec::new();
+            let mut from = 0;
+            for &at in cuts.iter().chain([&stream.len()]) {
+                s.on_data(Side::Client, &stream[from..at], &mut out);
+                from = at;
+            }
+            out.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>()
+        };
+        let whole = read(&[]);
+        assert_eq!(whole.len(), 2);
+        assert!(whole[1].contains("MSG0002"));
+        for at in 0..=stream.len() {
+            assert_eq!(read(&[at]), whole, "cut at {at}");
+        }
+    }
+
+    #[test]
     fn bare_messages_and_gap() {
         let two = format!("{ORDER}{}", ORDER.replace("MSG0001", "MSG0002"));
         let mut s = MllpStream::new();
@@ -569,6 +624,32 @@ mod tests {
             .expect("library");
         assert_eq!((lib.version.as_str(), lib.device), ("DL-7", None));
         assert_eq!(summarise(ORDER.as_bytes(), true, false).library, None);
+    }
+
+    #[test]
+    fn library_codes_are_read_as_numbers_whatever_their_spelling() {
+        // The codes as `u32` reads them (a sign, leading zeros, padding) and through an
+        // escape sequence (`\X31\` is "1"): every spelling the raw-byte shortcut in
+        // `library_observation` must not skip.
+        for code in ["184517", "+184517", "00184517", " 184517 ", "\\X31\\84517"] {
+            let m = format!(
+                "MSH|^~\\&|PUMP|W|EHR|H|20261102||ORU^R01^ORU_R01|S3|P|2.6\r\
+                 OBX|1|ST|{code}^MDC_PUMP_DRUG_LIBRARY_VERSION^MDC||DL-9\r"
+            );
+            let lib = summarise(m.as_bytes(), false, false).library;
+            assert_eq!(lib.map(|l| l.version).as_deref(), Some("DL-9"), "{code}");
+        }
+        for other in ["184518", "18451", "1845170", "\\X31\\84518"] {
+            let m = format!(
+                "MSH|^~\\&|PUMP|W|EHR|H|20261102||ORU^R01^ORU_R01|S4|P|2.6\r\
+                 OBX|1|ST|{other}^X^MDC||DL-9\r"
+            );
+            assert_eq!(
+                summarise(m.as_bytes(), false, false).library,
+                None,
+                "{other}"
+            );
+        }
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct SensorStats {
     pub events: u64,
     /// Flows per application protocol.
     pub apps: std::collections::BTreeMap<&'static str, u64>,
+    /// `apps` as counted per flow, by protocol (a name comparison per flow cost more).
+    #[serde(skip)]
+    app_flows: std::collections::BTreeMap<App, u64>,
     /// Live capture only: what libpcap received and dropped.
     pub capture_received: u64,
     pub capture_dropped: u64,
@@ -290,6 +293,7 @@ impl Sensor {
 
     pub fn stats(&self) -> SensorStats {
         let mut s = self.stats.clone();
+        s.apps = s.app_flows.iter().map(|(a, n)| (a.as_str(), *n)).collect();
         let d = self.decoder.stats();
         s.frames = d.frames;
         s.malformed_frames = d.malformed;
@@ -437,7 +441,7 @@ fn end_flow(
         flow.id,
         &*identity,
     );
-    *stats.apps.entry(app.as_str()).or_default() += 1;
+    *stats.app_flows.entry(app).or_default() += 1;
     if matches!(flow.key.proto, 6 | 17) && flow.packets[1] > 0 {
         rules::pump_client_flow(
             identity,
