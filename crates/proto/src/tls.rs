@@ -607,31 +607,39 @@ pub fn parse_certificates(msg: &[u8]) -> Result<Vec<Certificate>, ProtoError> {
         .collect())
 }
 
-/// Certificates described per thread, by SHA-256 of their DER, at most this many.
+/// Certificates described per thread, by their DER, at most this many…
 const MEMO_MAX: usize = 1_024;
+/// …each of at most this many bytes (a few KiB is usual), so the memo stays small.
+const MEMO_DER_MAX: usize = 8 * 1024;
 
 thread_local! {
     /// A memo, not state: the same DER always describes the same way. Pump fleets show
     /// the same few server chains in every handshake, and parsing and verifying them
-    /// (a self-signed root's signature) was 8 % of a sensed ward's time.
-    static MEMO: std::cell::RefCell<std::collections::HashMap<[u8; 32], Certificate>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// (a self-signed root's signature) was 8 % of a sensed ward's time. Keyed by the
+    /// DER itself: hashing it with foldhash and comparing it costs a fraction of the
+    /// SHA-256 a description needs, which only a new certificate pays.
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
 }
+
+/// Descriptions by DER.
+type Memo = std::collections::HashMap<Box<[u8]>, Certificate, foldhash::fast::RandomState>;
 
 /// Describes one DER certificate.
 pub fn certificate(der: &[u8]) -> Result<Certificate, ProtoError> {
-    let digest: [u8; 32] = Sha256::digest(der).into();
-    if let Some(known) = MEMO.with(|m| m.borrow().get(&digest).cloned()) {
+    if let Some(known) = MEMO.with(|m| m.borrow().get(der).cloned()) {
         return Ok(known);
     }
+    let digest: [u8; 32] = Sha256::digest(der).into();
     let described = describe(der, hex::encode(digest))?;
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MEMO_MAX {
-            m.clear();
-        }
-        m.insert(digest, described.clone());
-    });
+    if der.len() <= MEMO_DER_MAX {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MEMO_MAX {
+                m.clear();
+            }
+            m.insert(der.into(), described.clone());
+        });
+    }
     Ok(described)
 }
 
