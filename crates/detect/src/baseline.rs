@@ -4,10 +4,10 @@
 //! spoke to 10.9.9.9 before; its model talks only to 10.30.0.5:8443".
 
 use std::collections::BTreeSet;
-
-use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use pumpguard_model::{
     AlertKind, Baseline, DeviceBaseline, Endpoint, MacAddr, ModelBaseline, PeerService, Severity,

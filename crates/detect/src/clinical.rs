@@ -3,10 +3,10 @@
 //! for a known sending application (spoofed MSH-3), or a host that is no EHR; and,
 //! given a drug library, orders outside its hard limits (changed doses).
 
-use foldhash::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use pumpguard_druglib::{DrugLibrary, Verdict};
 use pumpguard_model::{AlertKind, AssetKind, Severity};
 use pumpguard_proto::hl7::Hl7Summary;

@@ -2,9 +2,9 @@
 //! MAC used by two devices (different DHCP fingerprints: a clone), and one address
 //! claimed by two MACs in ARP (a conflict or spoofing).
 
-use foldhash::HashMap;
 use std::net::IpAddr;
 
+use foldhash::HashMap;
 use pumpguard_model::{AlertKind, Endpoint, MacAddr, Severity};
 use pumpguard_proto::dhcp::Dhcp;
 

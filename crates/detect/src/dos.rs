@@ -2,9 +2,9 @@
 //! (a SYN flood leaves half-open flows, a storm completes them; UDP floods are flows
 //! of one datagram each from many ports or sources).
 
-use foldhash::HashMap;
 use std::net::SocketAddr;
 
+use foldhash::HashMap;
 use pumpguard_model::{AlertKind, AssetKind, Severity};
 
 use crate::reach::proto_name;

@@ -28,9 +28,9 @@ mod dos;
 mod reach;
 mod tls;
 
-use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use foldhash::HashMap;
 use pumpguard_model::{
     AlertEvidence, AlertFact, AlertKind, AssetKind, Detection, Endpoint, MAX_EVIDENCE_FLOWS,
     MacAddr, Severity, time,
